@@ -1,0 +1,129 @@
+/*
+ * kore.conf: Kore's configuration syntax, parsed by our own small parser.
+ *
+ *   server NAME { bind ADDR PORT }
+ *   workers N                       (0 or absent: one per CPU)
+ *   validator NAME regex PATTERN    (POSIX extended regex)
+ *   validator NAME function FUNC    (a C function registered in validator.c)
+ *   domain NAME {
+ *       route PATH {                (PATH starting with '^' is a regex, matched whole)
+ *           handler NAME
+ *           methods get post ...
+ *           validate qs:get|post PARAM VALIDATOR
+ *       }
+ *   }
+ *   hisaab { KEY VALUE ... }        our own settings (see struct config)
+ *
+ * '#' starts a comment; statements end at newline (a trailing ';' is allowed). Errors
+ * name the file and line. Environment variables win over the file for DATABASE_URL,
+ * REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE and HISAAB_SECRET; secrets are never read
+ * from the file.
+ */
+#ifndef HISAAB_CONFIG_H
+#define HISAAB_CONFIG_H
+
+#include <regex.h>
+#include <stddef.h>
+
+/* HTTP methods as a bit set. */
+#define CFG_METHOD_GET 0x01
+#define CFG_METHOD_POST 0x02
+#define CFG_METHOD_PUT 0x04
+#define CFG_METHOD_DELETE 0x08
+#define CFG_METHOD_HEAD 0x10
+#define CFG_METHOD_OPTIONS 0x20
+#define CFG_METHOD_PATCH 0x40
+
+enum cfg_validator_type { CFG_VALIDATOR_REGEX, CFG_VALIDATOR_FUNCTION };
+
+struct cfg_validator {
+    char *name;
+    enum cfg_validator_type type;
+    char *arg;  /* the regex or the function name */
+    regex_t re; /* compiled (REG_EXTENDED | REG_NOSUB), for CFG_VALIDATOR_REGEX */
+    int (*fn)(const char *value); /* resolved, for CFG_VALIDATOR_FUNCTION: 1 = valid */
+    int line;
+};
+
+/* Where a validated parameter comes from. */
+#define CFG_PARAM_QS_GET 0x01   /* query string of a GET (qs:get) */
+#define CFG_PARAM_POST 0x02     /* form body of a POST (post) */
+#define CFG_PARAM_QS_POST 0x04  /* query string of a POST (qs:post) */
+
+struct cfg_param {
+    int where;
+    char *name;
+    const struct cfg_validator *validator; /* borrowed from struct config */
+};
+
+struct cfg_route {
+    char *path;     /* exact path, or a regex when it starts with '^' */
+    int is_regex;
+    regex_t re;     /* compiled when is_regex */
+    char *handler;  /* handler name, looked up at start-up */
+    unsigned methods;
+    struct cfg_param *params;
+    size_t nparams;
+    int line;
+};
+
+struct cfg_domain {
+    char *name;
+    struct cfg_route *routes;
+    size_t nroutes;
+};
+
+struct cfg_server {
+    char *name;
+    char *bind_addr;
+    int bind_port;
+};
+
+struct config {
+    char *path;
+    struct cfg_server *servers;
+    size_t nservers;
+    int workers; /* resolved: >= 1 */
+    struct cfg_validator *validators;
+    size_t nvalidators;
+    struct cfg_domain *domains;
+    size_t ndomains;
+
+    /* The `hisaab { }` block. Strings are malloc'd and owned by the config. */
+    char *database_url;     /* database_url, or env DATABASE_URL */
+    char *redis_url;        /* redis_url, or env REDIS_URL */
+    char *data_source;      /* data_source: file path or URL of the default ETL source */
+    char *data_format;      /* data_format: json|xml|csv (default csv) */
+    char *data_api_base;    /* data_api_base, or env DATA_GOV_API_BASE */
+    char *data_api_key;     /* env DATA_GOV_API_KEY only */
+    char *secret;           /* env HISAAB_SECRET only */
+    char *log_level;        /* log_level: debug|info|warn|error */
+    size_t max_body;        /* max_body_bytes (default 65536) */
+    size_t max_headers;     /* max_header_bytes (default 8192) */
+    int header_timeout;     /* header_timeout_seconds (default 10) */
+    int idle_timeout;       /* idle_timeout_seconds (default 60) */
+    int backend_timeout_ms; /* backend_timeout_ms: Postgres/Redis call timeout (default 1000) */
+    int max_data_age_hours; /* max_data_age_hours: older data makes health degraded (default 2160) */
+    int drain_timeout;      /* drain_timeout_seconds: SIGTERM grace period (default 10) */
+};
+
+/*
+ * Parse the file at `path`. On success returns 0 and sets *out (caller frees with
+ * config_free()). On error returns -1 and writes "PATH:LINE: message" into err.
+ * Function validators are resolved through validator_lookup() (validator.h); an unknown
+ * function is an error. Environment overrides are applied (config_apply_env).
+ */
+int config_load(const char *path, struct config **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Same, from a string; `name` stands in for the file name in errors. */
+int config_parse(const char *name, const char *text, struct config **out, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
+
+/* Apply the environment variables named above over the file's values. */
+void config_apply_env(struct config *cfg);
+
+/* Free everything config_load() allocated. NULL is fine. */
+void config_free(struct config *cfg);
+
+#endif

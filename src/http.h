@@ -1,0 +1,50 @@
+/*
+ * The worker's HTTP layer: libevent's evhttp on a listening socket inherited from the
+ * master, the router in front of the handlers, limits (body cap, header size, header and
+ * idle timeouts, conflicting Content-Length / Transfer-Encoding refused), the access log
+ * and request metrics. Handlers see a struct http_request and answer it exactly once with
+ * http_reply*(), possibly later from a libpq/hiredis callback on the same loop.
+ */
+#ifndef HISAAB_HTTP_H
+#define HISAAB_HTTP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "router.h"
+
+struct event_base;
+struct http_request;
+struct http_server;
+
+/* A handler: looked up by name from kore.conf. Must eventually call one http_reply*(). */
+typedef void (*http_handler_fn)(struct http_request *req);
+
+/* The validated parameter `name`, or NULL (undeclared parameters never reach here). */
+const char *http_param(struct http_request *req, const char *name);
+/* The request path (without query), a request header (NULL if absent), the method bit. */
+const char *http_path(struct http_request *req);
+const char *http_header(struct http_request *req, const char *name);
+unsigned http_method(struct http_request *req);
+/* The raw request body (may be empty). Borrowed until the reply. */
+struct slice http_body(struct http_request *req);
+/* The worker's event loop, for starting backend calls from a handler. */
+struct event_base *http_base(struct http_request *req);
+
+/* Add a response header (copied). */
+void http_add_header(struct http_request *req, const char *name, const char *value);
+
+/* Send the reply and finish the request; body is copied. */
+void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
+                size_t len);
+/* Reply with a JSON document (stolen: the reference is released). */
+void http_reply_json(struct http_request *req, int status, json_t *doc);
+/* Reply {"status":"error","error":{"code":code,"message":message}} with `status`. */
+void http_reply_error(struct http_request *req, int status, const char *code, const char *message);
+
+/* 1 once the client has gone away (a late backend callback should just finish). */
+int http_is_gone(struct http_request *req);
+
+#endif

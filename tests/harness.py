@@ -1,0 +1,177 @@
+"""Test harness: real PostgreSQL 15 and Redis started on free loopback ports in a temporary
+directory, and helpers to run the project's binaries against them.
+
+PostgreSQL refuses to run as root, so when the tests run as root the cluster belongs to
+Debian's `postgres` user (its data directory is chowned to it). Everything is stopped and
+removed at exit. Only loopback is used.
+
+    svc = harness.Services()           # starts both
+    svc.dsn, svc.redis_url, svc.psql("SELECT 1")
+    svc.stop_redis(); svc.start_redis() # for failure tests
+"""
+import atexit
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=15.0, host="127.0.0.1"):
+    """Wait until something accepts on host:port; raise after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listening on %s:%d after %.0fs" % (host, port, timeout))
+
+
+def _as_pg_user():
+    """preexec_fn dropping root to the postgres user (None when not root)."""
+    if os.geteuid() != 0:
+        return None
+    pw = pwd.getpwnam("postgres")
+
+    def drop():
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+        os.environ["HOME"] = pw.pw_dir
+
+    return drop
+
+
+class Postgres:
+    def __init__(self, base):
+        self.dir = os.path.join(base, "pg")
+        os.makedirs(self.dir)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        subprocess.run([PG_BIN + "/initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
+                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       preexec_fn=_as_pg_user())
+        self.start()
+        self.psql_admin("CREATE DATABASE hisaab")
+        self.dsn = "postgresql://postgres@127.0.0.1:%d/hisaab?connect_timeout=3" % self.port
+
+    def start(self):
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off" % (self.port, self.dir))
+        subprocess.run([PG_BIN + "/pg_ctl", "-D", self.data, "-o", opts, "-w", "-t", "30",
+                        "-l", os.path.join(self.dir, "log"), "start"],
+                       check=True, stdout=subprocess.DEVNULL, preexec_fn=_as_pg_user())
+
+    def stop(self):
+        subprocess.run([PG_BIN + "/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       preexec_fn=_as_pg_user())
+
+    def psql_admin(self, sql):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                        "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+class Redis:
+    def __init__(self, base):
+        self.dir = os.path.join(base, "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.proc = None
+        self.start()
+        self.url = "redis://127.0.0.1:%d/0" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+
+class Services:
+    """A Postgres and a Redis for one test module, stopped at exit."""
+
+    def __init__(self, redis=True):
+        self.tmp = tempfile.mkdtemp(prefix="hisaab-test-")
+        os.chmod(self.tmp, 0o755)
+        self.pg = Postgres(self.tmp)
+        self.redis = Redis(self.tmp) if redis else None
+        self.dsn = self.pg.dsn
+        self.redis_url = self.redis.url if self.redis else None
+        atexit.register(self.close)
+
+    def env(self, **extra):
+        """An environment for the project's binaries pointing at these services."""
+        e = dict(os.environ)
+        e["DATABASE_URL"] = self.dsn
+        if self.redis_url:
+            e["REDIS_URL"] = self.redis_url
+        e.pop("DATA_GOV_API_KEY", None)
+        e.update({k: str(v) for k, v in extra.items()})
+        return e
+
+    def psql(self, sql):
+        """Run SQL on the hisaab database; returns rows as lists of strings."""
+        out = subprocess.run(["psql", self.dsn, "-v", "ON_ERROR_STOP=1", "-qAt", "-F", "\t",
+                              "-c", sql], check=True, capture_output=True, text=True)
+        return [line.split("\t") for line in out.stdout.splitlines()]
+
+    def psql1(self, sql):
+        """The single value of a one-row, one-column query (None for SQL NULL/no row)."""
+        rows = self.psql(sql)
+        if not rows or rows[0] == [""]:
+            return None
+        return rows[0][0]
+
+    def stop_redis(self):
+        self.redis.stop()
+
+    def start_redis(self):
+        self.redis.start()
+
+    def close(self):
+        if self.redis:
+            self.redis.stop()
+        self.pg.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def etl(svc, *args, timeout=300, env=None, check=True):
+    """Run build/hisaab-etl with the services' environment; returns CompletedProcess."""
+    p = subprocess.run([os.path.join(BUILD, "hisaab-etl")] + list(args),
+                       env=env or svc.env(), capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError("hisaab-etl %s exited %d:\n%s%s" % (" ".join(args), p.returncode,
+                                                                 p.stdout, p.stderr))
+    return p
