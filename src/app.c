@@ -1,0 +1,37 @@
+/*
+ * The application glue: backends per worker and the handler table; see app.h.
+ */
+#include "app.h"
+
+#include <stddef.h>
+#include <string.h>
+
+struct handler_entry {
+    const char *name;
+    void *fn;
+};
+
+static const struct handler_entry handlers[] = {
+    {NULL, NULL},
+};
+
+int app_worker_init(struct event_base *base, const struct config *cfg)
+{
+    (void)base;
+    (void)cfg;
+    return 0;
+}
+
+void app_worker_exit(void)
+{
+}
+
+void *app_handler_lookup(const char *name)
+{
+    size_t i;
+
+    for (i = 0; handlers[i].name != NULL; i++)
+        if (strcmp(handlers[i].name, name) == 0)
+            return handlers[i].fn;
+    return NULL;
+}
