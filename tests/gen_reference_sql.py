@@ -31,8 +31,8 @@ SMALL = {"and", "of", "the", "ka", "ki", "ke"}
 
 def display_case(name):
     """LGD spelling in display case: 'NIWARI' -> 'Niwari', 'KAIMUR (BHABUA)' -> 'Kaimur
-    (Bhabua)', 'JANJGIR-CHAMPA' -> 'Janjgir-Champa'. Names LGD already gives in mixed case
-    are kept as they are."""
+    (Bhabua)', 'JANJGIR-CHAMPA' -> 'Janjgir-Champa', 'NORTH AND MIDDLE ANDAMAN' -> 'North and
+    Middle Andaman'. Names LGD already gives in mixed case are kept as they are."""
     name = " ".join(name.split())
     if name != name.upper():
         return name
@@ -42,8 +42,8 @@ def display_case(name):
         if i > 0 and low in SMALL:
             out.append(low)
             continue
-        # capitalise after '(' and '-' too
-        out.append(re.sub(r"(^|[(\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), low))
+        # capitalise after '(', '-' and '.' too ('Y.S.R.', 'Janjgir-Champa')
+        out.append(re.sub(r"(^|[(.\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), low))
     return " ".join(out)
 
 
