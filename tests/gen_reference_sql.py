@@ -6,7 +6,7 @@ Inputs (all under data/, provenance in data/README.md):
   reference/states_hi.csv             Hindi state names and NREGA MIS state codes
   reference/districts_hi.csv          Hindi district names (Hindi-speaking states)
   reference/mp_centroids.csv          Madhya Pradesh district points and aliases
-  reference/mp_nrega_lgd.csv          NREGA district code -> LGD district code, MP
+  reference/mp_nrega_lgd.csv          NREGA district code -> LGD district code, MP (51)
 
 Every statement is INSERT ... ON CONFLICT DO UPDATE, so applying the file twice leaves the
 same rows. Rows without an LGD code (districts created after Dec 2022) are not loaded: the

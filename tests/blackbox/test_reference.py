@@ -117,6 +117,8 @@ class ReferenceTest(unittest.TestCase):
                                      % alias), name, alias)
         self.assertEqual(self.q1("SELECT nrega_state_code FROM ref_states WHERE lgd_state_code = 23"),
                          "17")
+        self.assertEqual(self.q1("SELECT nrega_state_code FROM ref_states WHERE lgd_state_code = 9"),
+                         "31")
 
     def test_census_2011_codes_unique(self):
         with open(os.path.join(DATA, "lgd_districts.csv"), newline="", encoding="utf-8") as f:
@@ -141,6 +143,15 @@ class ReferenceTest(unittest.TestCase):
         self.assertEqual(self.q1("SELECT d.name_en FROM ref_nrega_district_map m JOIN ref_districts "
                                  "d USING (lgd_district_code) WHERE m.nrega_district_code = 1725"),
                          "East Nimar")
+        # districts absent from the sample, from the older NIC code list
+        for code, name in ((1723, "Indore"), (1736, "Chhindwara"), (1705, "Shivpuri"),
+                           (1748, "Ashoknagar")):
+            self.assertEqual(self.q1("SELECT d.name_en FROM ref_nrega_district_map m JOIN "
+                                     "ref_districts d USING (lgd_district_code) WHERE "
+                                     "m.nrega_district_code = %d" % code), name)
+        # NREGA codes are the state code followed by two digits
+        self.assertEqual(self.q1("SELECT count(*) FROM ref_nrega_district_map WHERE "
+                                 "nrega_district_code / 100 <> 17"), "0")
         # one NREGA district per LGD district
         self.assertEqual(self.q1("SELECT count(*) - count(DISTINCT lgd_district_code) FROM "
                                  "ref_nrega_district_map"), "0")
@@ -148,7 +159,7 @@ class ReferenceTest(unittest.TestCase):
     def test_rerun_keeps_rows(self):
         apply(self.svc, os.path.join(ROOT, "sql", "002_reference.sql"))
         self.assertEqual(self.q1("SELECT count(*) FROM ref_districts"), "763")
-        self.assertEqual(self.q1("SELECT count(*) FROM ref_nrega_district_map"), "42")
+        self.assertEqual(self.q1("SELECT count(*) FROM ref_nrega_district_map"), "51")
 
 
 if __name__ == "__main__":
