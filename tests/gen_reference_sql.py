@@ -6,6 +6,7 @@ Inputs (all under data/, provenance in data/README.md):
   reference/states_hi.csv             Hindi state names and NREGA MIS state codes
   reference/districts_hi.csv          Hindi district names (Hindi-speaking states)
   reference/mp_centroids.csv          Madhya Pradesh district points and aliases
+  reference/district_aliases.csv      other names of districts in the other Hindi-speaking states
   reference/mp_nrega_lgd.csv          NREGA district code -> LGD district code, MP (51)
 
 Every statement is INSERT ... ON CONFLICT DO UPDATE, so applying the file twice leaves the
@@ -67,6 +68,18 @@ def text_array(items):
     return "ARRAY[" + ", ".join(q(x) for x in items) + "]::text[]"
 
 
+def add_aliases(district, field):
+    """Adds the semicolon-separated lower-case aliases in field, keeping order, no repeats."""
+    for a in field.split(";"):
+        a = " ".join(a.split())
+        if not a:
+            continue
+        if a != a.lower():
+            raise SystemExit("alias not lower case: %r" % a)
+        if a not in district["aliases"]:
+            district["aliases"].append(a)
+
+
 def read(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -101,7 +114,9 @@ def load():
             continue
         d = districts[int(r["lgd_district_code"])]
         d["lat"], d["lon"] = r["lat"], r["lon"]
-        d["aliases"] = [a.strip() for a in r["aliases"].split(";") if a.strip()]
+        add_aliases(d, r["aliases"])
+    for r in read(os.path.join(REF, "district_aliases.csv")):
+        add_aliases(districts[int(r["lgd_district_code"])], r["aliases"])
 
     nrega = []
     for r in read(os.path.join(REF, "mp_nrega_lgd.csv")):

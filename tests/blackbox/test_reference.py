@@ -115,6 +115,10 @@ class ReferenceTest(unittest.TestCase):
                             ("narsimhapur", "Narsinghpur"), ("agar-malwa", "Agar Malwa")):
             self.assertEqual(self.q1("SELECT name_en FROM ref_districts WHERE '%s' = ANY(aliases)"
                                      % alias), name, alias)
+        for alias, name in (("gurgaon", "Gurugram"), ("allahabad", "Prayagraj"),
+                            ("lakhimpur kheri", "Kheri"), ("east champaran", "Purbi Champaran")):
+            self.assertEqual(self.q1("SELECT name_en FROM ref_districts WHERE '%s' = ANY(aliases)"
+                                     % alias), name, alias)
         self.assertEqual(self.q1("SELECT nrega_state_code FROM ref_states WHERE lgd_state_code = 23"),
                          "17")
         self.assertEqual(self.q1("SELECT nrega_state_code FROM ref_states WHERE lgd_state_code = 9"),
