@@ -100,8 +100,13 @@ class ReferenceTest(unittest.TestCase):
                          "Niwari")
         self.assertEqual(self.q1("SELECT name_hi FROM ref_districts WHERE lgd_state_code = 23 "
                                  "AND name_en = 'Chhindwara'"), "छिंदवाड़ा")
-        self.assertEqual(self.q1("SELECT name_en FROM ref_districts WHERE lgd_district_code = 632"),
-                         "North and Middle Andaman")
+        # display case of LGD's upper-case names
+        for code, name in ((632, "North and Middle Andaman"), (200, "Kaimur (Bhabua)"),
+                           (379, "Janjgir-Champa"), (504, "Y.S.R."), (405, "East Nimar")):
+            self.assertEqual(self.q1("SELECT name_en FROM ref_districts WHERE "
+                                     "lgd_district_code = %d" % code), name)
+        self.assertEqual(self.q1("SELECT name_en FROM ref_states WHERE lgd_state_code = 38"),
+                         "The Dadra and Nagar Haveli and Daman and Diu")
         for name, lat, lon in (("Bhopal", 23.26, 77.41), ("Indore", 22.72, 75.86)):
             r = self.svc.psql("SELECT lat, lon FROM ref_districts WHERE lgd_state_code = 23 "
                               "AND name_en = '%s'" % name)
