@@ -36,21 +36,26 @@ static int setup(void **state)
     return 0;
 }
 
-/* The repository root: two levels above this binary (build/tests/test_config). */
+/* A file of the repository: the nearest directory above this binary holding a Makefile
+ * and the file (the binary may sit in build/tests/ or build/asan/tests/). */
 static void repo_file(const char *rel, char *out, size_t outlen)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    int i;
+    char dir[PATH_MAX], probe[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+    char *slash;
 
     assert_true(n > 0);
-    exe[n] = '\0';
-    for (i = 0; i < 3; i++) {
-        char *slash = strrchr(exe, '/');
-        assert_non_null(slash);
+    dir[n] = '\0';
+    while ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
         *slash = '\0';
+        snprintf(probe, sizeof(probe), "%s/Makefile", dir);
+        if (access(probe, R_OK) != 0)
+            continue;
+        assert_true((size_t)snprintf(out, outlen, "%s/%s", dir, rel) < outlen);
+        if (access(out, R_OK) == 0)
+            return;
     }
-    assert_true((size_t)snprintf(out, outlen, "%s/%s", exe, rel) < outlen);
+    fail_msg("no %s found above the test binary", rel);
 }
 
 static struct config *parse_ok(const char *text)
