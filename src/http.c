@@ -476,8 +476,9 @@ struct http_server *http_server_new(struct event_base *base, const struct config
     tv.tv_sec = cfg->header_timeout > 0 ? cfg->header_timeout : 10;
     tv.tv_usec = 0;
     evhttp_set_timeout_tv(srv->http, &tv);
-    if (evhttp_set_flags(srv->http, EVHTTP_SERVER_LINGERING_CLOSE) != 0)
-        log_warn("http: lingering close not supported");
+    /* No EVHTTP_SERVER_LINGERING_CLOSE: with it evhttp reads and discards a whole
+     * oversized body before answering 413, which stalls clients that wait for
+     * "100 Continue" and lets a client keep a worker busy reading. */
     evhttp_set_gencb(srv->http, on_request, srv);
     for (i = 0; i < nfds; i++) {
         srv->bound[i] = evhttp_accept_socket_with_handle(srv->http, fds[i]);

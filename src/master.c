@@ -77,8 +77,7 @@ static void worker_on_stop(evutil_socket_t sig, short what, void *arg)
     if (w->stopping)
         return;
     w->stopping = 1;
-    log_info("worker: signal %d, draining %zu request(s)", (int)sig,
-             http_server_inflight(w->srv));
+    log_info("worker: signal %d, draining %zu request(s)", (int)sig, http_server_inflight(w->srv));
     http_server_drain(w->srv, worker_drained, w);
 }
 
@@ -139,8 +138,8 @@ out:
 }
 
 /* Fork worker i. Returns 0 or -1 (fork failed; retried later by the caller). */
-static int spawn(struct worker *wk, size_t i, const struct config *cfg,
-                 const struct router *router, const int *fds, size_t nfds)
+static int spawn(struct worker *wk, size_t i, const struct config *cfg, const struct router *router,
+                 const int *fds, size_t nfds)
 {
     pid_t master = getpid();
     pid_t pid;
@@ -237,8 +236,8 @@ static void drain(struct worker *wk, size_t n, int timeout_s)
     for (i = 0; i < n; i++) {
         if (wk[i].pid == 0)
             continue;
-        log_warn("master: worker %zu (pid %d) still busy after %d s; killing it", i,
-                 (int)wk[i].pid, timeout_s);
+        log_warn("master: worker %zu (pid %d) still busy after %d s; killing it", i, (int)wk[i].pid,
+                 timeout_s);
         kill(wk[i].pid, SIGKILL);
         if (waitpid(wk[i].pid, &status, 0) < 0)
             log_warn("master: waitpid(%d): %s", (int)wk[i].pid, strerror(errno));
@@ -246,8 +245,7 @@ static void drain(struct worker *wk, size_t n, int timeout_s)
     }
 }
 
-int master_run(const struct config *cfg, const struct router *router, const int *fds,
-               size_t nfds)
+int master_run(const struct config *cfg, const struct router *router, const int *fds, size_t nfds)
 {
     size_t i, n = cfg->workers > 0 ? (size_t)cfg->workers : 1;
     struct sigaction sa;

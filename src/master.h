@@ -18,7 +18,6 @@ struct router;
  * fds[0..nfds-1] are borrowed (inherited by the workers). Returns the process exit
  * status: 0 after a drain, 1 if workers could not be started at all.
  */
-int master_run(const struct config *cfg, const struct router *router, const int *fds,
-               size_t nfds);
+int master_run(const struct config *cfg, const struct router *router, const int *fds, size_t nfds);
 
 #endif

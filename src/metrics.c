@@ -14,13 +14,13 @@
 #include "log.h"
 
 /* The exact statuses we count; anything else lands in "other". */
-static const int status_codes[] = {200, 204, 301, 302, 304, 400, 401, 403,
-                                   404, 405, 408, 413, 429, 500, 502, 503, 504};
+static const int status_codes[] = {200, 204, 301, 302, 304, 400, 401, 403, 404,
+                                   405, 408, 413, 429, 500, 502, 503, 504};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]))
 #define STATUS_OTHER NSTATUS
 
 /* Latency bucket upper bounds in microseconds (0.5 ms .. 1 s), then +Inf. */
-static const uint64_t bucket_us[] = {500,   1000,  2500,   5000,   10000,  25000,
+static const uint64_t bucket_us[] = {500,   1000,   2500,   5000,   10000,  25000,
                                      50000, 100000, 250000, 500000, 1000000};
 static const char *const bucket_le[] = {"0.5", "1",   "2.5", "5",   "10",  "25",
                                         "50",  "100", "250", "500", "1000"};
@@ -98,8 +98,7 @@ void metrics_request(int slot, int status, uint64_t usec)
 
     if (slot < 0 || slot >= METRICS_MAX_ROUTES)
         slot = 0;
-    atomic_fetch_add_explicit(&mb->requests[slot][status_index(status)], 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&mb->requests[slot][status_index(status)], 1, memory_order_relaxed);
     for (b = 0; b < NBUCKETS; b++)
         if (usec <= bucket_us[b])
             break;
@@ -204,8 +203,7 @@ static int render_latency(struct buf *out)
                    "hisaab_http_request_duration_milliseconds_sum %.3f\n"
                    "hisaab_http_request_duration_milliseconds_count %llu\n",
                    (unsigned long long)cum,
-                   (double)atomic_load_explicit(&mb->latency_sum_us, memory_order_relaxed) /
-                       1000.0,
+                   (double)atomic_load_explicit(&mb->latency_sum_us, memory_order_relaxed) / 1000.0,
                    (unsigned long long)cum) != 0)
         goto out;
     rc = 0;
