@@ -4,17 +4,22 @@
  * One struct http_request per request, allocated when evhttp hands us a fully read
  * request and freed when the reply is queued (or, for a reply made from inside the
  * handler call, right after the handler returns, so a synchronous double reply is caught
- * instead of touching freed memory). Request framing that could let a proxy and us
- * disagree on where a request ends (Content-Length with Transfer-Encoding, differing
- * Content-Length values, a Transfer-Encoding other than chunked, a body on a method evhttp
- * reads none for) is refused with 400 and the connection closed, so the bytes that
- * follow are never read as another request.
+ * instead of touching freed memory).
  *
- * libevent 2.1 has no hook to run before the body is read on every request
- * (evhttp_set_newreqcb arrived in 2.2), so these checks run once the request is read;
- * evhttp's max body size bounds what that can cost. Errors evhttp raises itself (body over
- * max_body_bytes: 413, headers over max_header_bytes, a malformed request line: 400) get
- * evhttp's own small HTML body and never reach the access log or the metrics.
+ * Request framing that could let a proxy and us disagree on where a request ends is
+ * refused with 400 and the connection closed, so the bytes that follow are never read as
+ * another request: differing Content-Length values, a Transfer-Encoding other than
+ * chunked, a body on a method that takes none (evhttp skips HEAD's; no route here wants
+ * one on GET, DELETE or OPTIONS). Content-Length together with Transfer-Encoding is
+ * refused by evhttp 2.1.12 itself while reading the head (400, closed); we check it again
+ * in case a libevent build lets it through.
+ *
+ * libevent 2.1 has no hook to run on every request before its body is read
+ * (evhttp_set_newreqcb arrived in 2.2), so our checks run once the request is read;
+ * evhttp's max body size bounds what that costs. Errors evhttp raises itself (body over
+ * max_body_bytes: 413; head over max_header_bytes, a malformed request, Content-Length
+ * with Transfer-Encoding: 400) carry evhttp's small HTML body and never reach the access
+ * log or the metrics.
  */
 #include "http.h"
 
@@ -303,7 +308,7 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     req->gone = 1;
 }
 
-/* Whether evhttp reads a body for this method (it does not for GET, HEAD, DELETE...). */
+/* Whether a request with this method may carry a body. */
 static int reads_body(enum evhttp_cmd_type cmd)
 {
     return cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH;
