@@ -41,6 +41,7 @@
 #include "metrics.h"
 
 #define HTTP_MAX_LISTENERS 16
+#define LOG_FLUSH_MS 200
 #define ARENA_INLINE 1024
 
 struct arena_chunk {
@@ -59,6 +60,7 @@ struct http_server {
     int draining;
     http_drained_fn drained;
     void *drained_arg;
+    struct event *log_timer; /* writes out queued access-log lines */
     /* Route -> metrics slot, looked up by pointer. */
     const struct cfg_route *route_ptr[METRICS_MAX_ROUTES];
     int route_slot[METRICS_MAX_ROUTES];
@@ -238,8 +240,8 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         evhttp_send_reply(req->ev, status, NULL, NULL);
     }
     us = elapsed_us(&req->start);
-    log_info("%s %s %d %zu %lluus", req->method_name, req->route != NULL ? req->route->path : "-",
-             status, len, (unsigned long long)us);
+    log_queue(LOG_INFO, "%s %s %d %zu %lluus", req->method_name,
+              req->route != NULL ? req->route->path : "-", status, len, (unsigned long long)us);
     metrics_request(req->route != NULL ? route_slot(srv, req->route) : 0, status, us);
     srv->inflight--;
     if (!req->in_dispatch)
@@ -443,6 +445,14 @@ static void on_request(struct evhttp_request *ev, void *arg)
         request_free(req);
 }
 
+static void on_log_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_flush();
+}
+
 struct http_server *http_server_new(struct event_base *base, const struct config *cfg,
                                     const struct router *router, const int *fds, size_t nfds)
 {
@@ -485,6 +495,13 @@ struct http_server *http_server_new(struct event_base *base, const struct config
      * oversized body before answering 413, which stalls clients that wait for
      * "100 Continue" and lets a client keep a worker busy reading. */
     evhttp_set_gencb(srv->http, on_request, srv);
+    tv.tv_sec = 0;
+    tv.tv_usec = LOG_FLUSH_MS * 1000;
+    srv->log_timer = event_new(base, -1, EV_PERSIST, on_log_timer, NULL);
+    if (srv->log_timer == NULL || event_add(srv->log_timer, &tv) != 0) {
+        log_error("http: cannot start the log timer");
+        goto fail;
+    }
     for (i = 0; i < nfds; i++) {
         srv->bound[i] = evhttp_accept_socket_with_handle(srv->http, fds[i]);
         if (srv->bound[i] == NULL) {
@@ -522,8 +539,11 @@ size_t http_server_inflight(const struct http_server *srv)
 
 void http_server_free(struct http_server *srv)
 {
+    log_flush();
     if (srv == NULL)
         return;
+    if (srv->log_timer != NULL)
+        event_free(srv->log_timer);
     if (srv->http != NULL)
         evhttp_free(srv->http);
     free(srv);
