@@ -226,22 +226,32 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         h = evhttp_request_get_output_headers(req->ev);
         evhttp_remove_header(h, "Content-Type");
         evhttp_remove_header(h, "Content-Length");
-        snprintf(clen, sizeof(clen), "%zu", len);
-        if (evhttp_add_header(h, "Content-Type", content_type) != 0 ||
-            evhttp_add_header(h, "Content-Length", clen) != 0)
+        if (content_type != NULL && evhttp_add_header(h, "Content-Type", content_type) != 0)
             log_warn("http: content headers refused");
+        /* 1xx, 204 and 304 carry neither a body nor Content-Length (RFC 9110 8.6). */
+        if (status < 200 || status == 204 || status == 304) {
+            len = 0;
+        } else {
+            snprintf(clen, sizeof(clen), "%zu", len);
+            if (evhttp_add_header(h, "Content-Length", clen) != 0)
+                log_warn("http: content headers refused");
+        }
         set_default(h, "X-Content-Type-Options", "nosniff");
         set_default(h, "Referrer-Policy", "no-referrer");
         set_default(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
         if (req->close || srv->draining)
             set_default(h, "Connection", "close");
-        if (len > 0 && evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len) != 0)
+        /* HEAD: the headers of the GET, Content-Length included, and no body (evhttp
+         * 2.1 would send one and desynchronise a keep-alive client). */
+        if (len > 0 && req->method != CFG_METHOD_HEAD &&
+            evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len) != 0)
             log_error("http: out of memory queueing %zu bytes", len);
         evhttp_send_reply(req->ev, status, NULL, NULL);
     }
     us = elapsed_us(&req->start);
     log_queue(LOG_INFO, "%s %s %d %zu %lluus", req->method_name,
-              req->route != NULL ? req->route->path : "-", status, len, (unsigned long long)us);
+              req->route != NULL ? req->route->path : "-", status,
+              req->method == CFG_METHOD_HEAD ? (size_t)0 : len, (unsigned long long)us);
     metrics_request(req->route != NULL ? route_slot(srv, req->route) : 0, status, us);
     srv->inflight--;
     if (!req->in_dispatch)

@@ -245,6 +245,15 @@ class ServingTest(unittest.TestCase):
         st, h, body = self.srv.request("HEAD", "/metrics")
         self.assertEqual(st, 200)
         self.assertEqual(body, b"")
+        self.assertGreater(int(h["Content-Length"]), 100)
+        # No body on the wire: the next response on the connection starts right after.
+        out = raw(self.srv.port, b"HEAD /sleep?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /sleep?ms=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, rest = out.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), out)
+        self.assertIn(b"Content-Length: 28", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), out)
+        self.assertTrue(rest.endswith(b'{"status":"ok","slept_ms":2}'), out)
 
     def assert_json_error(self, st, h, body, status, code):
         import json
