@@ -61,12 +61,28 @@ static void on_sigchld(int sig)
     (void)sig;
 }
 
+static void worker_drained(void *arg);
+
+/* The flush pause is over: stop, unless a keep-alive client slipped in another request. */
+static void worker_flushed(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker_loop *w = arg;
+
+    (void)fd;
+    (void)what;
+    if (http_server_inflight(w->srv) == 0)
+        event_base_loopbreak(w->base);
+    else
+        http_server_drain(w->srv, worker_drained, w);
+}
+
 static void worker_drained(void *arg)
 {
     struct worker_loop *w = arg;
     struct timeval tv = {0, FLUSH_MS * 1000};
 
-    event_base_loopexit(w->base, &tv);
+    if (event_base_once(w->base, -1, EV_TIMEOUT, worker_flushed, w, &tv) != 0)
+        event_base_loopbreak(w->base);
 }
 
 static void worker_on_stop(evutil_socket_t sig, short what, void *arg)
