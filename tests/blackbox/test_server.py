@@ -196,6 +196,17 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("nope.conf", p.stderr)
 
+    def test_port_in_use(self):
+        with socket.socket() as busy:
+            busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            busy.bind(("127.0.0.1", self.srv.port))
+            busy.listen(1)
+            p = subprocess.run([HISAAB, "-c", self.srv.conf], env=self.srv.env,
+                               capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("bind 127.0.0.1 %d" % self.srv.port, p.stderr)
+        self.assertNotIn("serving on", p.stdout)
+
     def test_serve_refuses_bad_config(self):
         with open(self.srv.conf, "a") as f:
             f.write("workers many\n")
@@ -240,6 +251,15 @@ class ServingTest(unittest.TestCase):
         inf = re.search(r'_bucket\{le="\+Inf"\} (\d+)$', text, re.M)
         count = re.search(r'^hisaab_http_request_duration_milliseconds_count (\d+)$', text, re.M)
         self.assertEqual(inf.group(1), count.group(1))
+
+    def test_errors_counted_under_dash(self):
+        self.srv.request("GET", "/not/a/route")
+        st, _, body = self.srv.request("GET", "/metrics")
+        m = re.search(r'^hisaab_http_requests_total\{route="-",status="404"\} (\d+)$',
+                      body.decode(), re.M)
+        self.assertIsNotNone(m, body)
+        self.assertGreaterEqual(int(m.group(1)), 1)
+        self.assertNotIn("/not/a/route", body.decode())
 
     def test_head(self):
         st, h, body = self.srv.request("HEAD", "/metrics")
@@ -417,6 +437,14 @@ class LifecycleTest(unittest.TestCase):
         # Nothing listens any more.
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", self.srv.port), timeout=1).close()
+
+    def test_sigint_stops_cleanly(self):
+        self.srv = Server(workers=2).start()
+        st, _, _ = self.srv.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.srv.proc.send_signal(signal.SIGINT)
+        self.assertEqual(self.srv.proc.wait(timeout=10), 0)
+        self.assertEqual(len(re.findall(r"exited with status 0", self.srv.stderr())), 2)
 
     def test_drain_timeout_kills_stragglers(self):
         self.srv = Server(workers=1, drain=1).start()
