@@ -6,12 +6,16 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "debug.h"
+#include "metrics.h"
+
 struct handler_entry {
     const char *name;
     void *fn;
 };
 
 static const struct handler_entry handlers[] = {
+    {"metrics_handler", (void *)metrics_handler},
     {NULL, NULL},
 };
 
@@ -30,6 +34,8 @@ void *app_handler_lookup(const char *name)
 {
     size_t i;
 
+    if (strcmp(name, "debug_sleep") == 0)
+        return debug_handlers_enabled() ? (void *)debug_sleep : NULL;
     for (i = 0; handlers[i].name != NULL; i++)
         if (strcmp(handlers[i].name, name) == 0)
             return handlers[i].fn;
