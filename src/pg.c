@@ -79,15 +79,21 @@ static void conn_io(evutil_socket_t fd, short what, void *arg);
 static void conn_timer(evutil_socket_t fd, short what, void *arg);
 static void req_timer(evutil_socket_t fd, short what, void *arg);
 static void dispatch(void);
+static void notice(void *arg, const char *message);
+
+/* Drop the trailing newline libpq puts on its messages. */
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+        s[--n] = '\0';
+}
 
 static void msg_copy(char *dst, size_t len, const char *src)
 {
-    size_t n;
-
     snprintf(dst, len, "%s", src != NULL ? src : "unknown error");
-    n = strlen(dst);
-    while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
-        dst[--n] = '\0';
+    trim(dst);
 }
 
 static void req_free(struct pg_req *r)
@@ -206,12 +212,23 @@ static void conn_connect(struct pg_conn *c)
         conn_connect_failed(c, PQerrorMessage(c->conn));
         return;
     }
+    PQsetNoticeProcessor(c->conn, notice, c);
     c->state = CONN_CONNECTING;
     conn_watch(c, EV_WRITE);
     tv.tv_sec = pg.connect_timeout_ms / 1000;
     tv.tv_usec = (pg.connect_timeout_ms % 1000) * 1000;
     event_del(c->timer);
     event_add(c->timer, &tv);
+}
+
+/* Server notices (e.g. "terminating connection") go to our log, not raw stderr. */
+static void notice(void *arg, const char *message)
+{
+    char msg[PG_ERRMSG_MAX];
+    struct pg_conn *c = arg;
+
+    msg_copy(msg, sizeof(msg), message);
+    log_debug("postgres connection %d: %s", c->id, msg);
 }
 
 static void conn_connected(struct pg_conn *c)
@@ -229,6 +246,7 @@ static void conn_connected(struct pg_conn *c)
     pg.down = 0;
     conn_watch(c, EV_READ | EV_PERSIST);
     log_debug("postgres connection %d: connected", c->id);
+    dispatch();
 }
 
 /* An established connection broke: fail its query, reconnect at once. */
@@ -237,8 +255,9 @@ static void conn_lost(struct pg_conn *c, const char *why)
     struct pg_req *r = c->req;
     char msg[PG_ERRMSG_MAX];
 
-    snprintf(msg, sizeof(msg), "connection lost: %s", why != NULL ? why : "unknown");
-    msg_copy(msg, sizeof(msg), msg);
+    snprintf(msg, sizeof(msg), "connection lost: %s",
+             why != NULL && why[0] != '\0' ? why : "server closed the connection");
+    trim(msg);
     log_warn("postgres connection %d: %s", c->id, msg);
     c->req = NULL;
     conn_close(c);
