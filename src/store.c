@@ -18,7 +18,8 @@
 #define SUCCESS_STATUSES "{ok,partial}"
 
 static const char health_sql[] =
-    "SELECT GREATEST(0, floor(extract(epoch FROM now() - n.newest)))::bigint,"
+    "SELECT CASE WHEN n.newest IS NOT NULL"
+    "  THEN GREATEST(0, floor(extract(epoch FROM now() - n.newest)))::bigint END,"
     " COALESCE((SELECT version FROM data_version WHERE id = 1), 0),"
     " EXISTS (SELECT 1 FROM monthly_figures)"
     " FROM (SELECT GREATEST("

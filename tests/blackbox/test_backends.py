@@ -1,4 +1,7 @@
-"""pg.c and rds.c against a real PostgreSQL and Redis: runs build/tests/test_backends with
+"""pg.c, rds.c, store.c and api_health.c against a real PostgreSQL and Redis.
+
+build/tests/test_api_health runs with DATABASE_URL/REDIS_URL set (schema applied) and
+must pass all its tests. build/tests/test_backends runs with
 DATABASE_URL/REDIS_URL set and HISAAB_BACKENDS_CONTROL=1, answering its "CONTROL <action>"
 lines by stopping and starting the services, and checks cmocka's summary: every test ran
 (none skipped) and passed.
@@ -14,6 +17,7 @@ import unittest
 import harness
 
 BIN = os.path.join(harness.BUILD, "tests", "test_backends")
+HEALTH_BIN = os.path.join(harness.BUILD, "tests", "test_api_health")
 SCHEMA = os.path.join(harness.ROOT, "sql", "001_schema.sql")
 TOTAL_TIMEOUT = 180
 
@@ -21,8 +25,9 @@ TOTAL_TIMEOUT = 180
 class BackendsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(BIN):
-            raise unittest.SkipTest("build/tests/test_backends not built")
+        for path in (BIN, HEALTH_BIN):
+            if not os.path.exists(path):
+                raise unittest.SkipTest("%s not built (make %s)" % (path, path))
         cls.svc = harness.Services()
         subprocess.run(["psql", cls.svc.dsn, "-v", "ON_ERROR_STOP=1", "-q", "-f", SCHEMA],
                        check=True, capture_output=True)
@@ -79,6 +84,15 @@ class BackendsTest(unittest.TestCase):
                 p.kill()
                 p.wait()
         return rc, "".join(out), actions
+
+    def test_api_health(self):
+        p = subprocess.run([HEALTH_BIN], env=self.svc.env(), capture_output=True, text=True,
+                           timeout=120)
+        out = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 0, out)
+        self.assertRegex(out, r"\[  PASSED  \] 6 test\(s\)\.")
+        self.assertNotIn("SKIPPED", out)
+        self.assertNotIn("FAILED", out)
 
     def test_driver(self):
         rc, out, actions = self.run_driver()
