@@ -81,13 +81,20 @@ static void req_timer(evutil_socket_t fd, short what, void *arg);
 static void dispatch(void);
 static void notice(void *arg, const char *message);
 
-/* Drop the trailing newline libpq puts on its messages. */
+/* One log line: libpq's messages end in a newline and may span lines with tabs. */
 static void trim(char *s)
 {
-    size_t n = strlen(s);
+    size_t i, j = 0;
 
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
-        s[--n] = '\0';
+    for (i = 0; s[i] != '\0'; i++) {
+        char ch = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i];
+        if (ch == ' ' && (j == 0 || s[j - 1] == ' '))
+            continue;
+        s[j++] = ch;
+    }
+    while (j > 0 && s[j - 1] == ' ')
+        j--;
+    s[j] = '\0';
 }
 
 static void msg_copy(char *dst, size_t len, const char *src)
@@ -488,7 +495,9 @@ static int build_params(const char *conninfo, int timeout_ms)
 
     opts = PQconninfoParse(conninfo, &errmsg);
     if (opts == NULL) {
-        log_error("postgres: bad connection string: %s", errmsg != NULL ? errmsg : "?");
+        char msg[PG_ERRMSG_MAX];
+        msg_copy(msg, sizeof(msg), errmsg != NULL ? errmsg : "?");
+        log_error("postgres: bad connection string: %s", msg);
         goto out;
     }
     for (o = opts; o->keyword != NULL; o++)

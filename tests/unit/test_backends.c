@@ -371,6 +371,58 @@ static void test_pg_down_and_back(void **state)
     assert_int_equal(pg_is_up(), 1);
 }
 
+/* A callback may query again, and may shut the pool down. */
+struct chain {
+    int left;
+    int calls;
+    int shutdown_at;
+    struct answer other;
+};
+
+static void chain_cb(void *arg, const PGresult *res, const char *err)
+{
+    struct chain *ch = arg;
+
+    (void)err;
+    ch->calls++;
+    if (res == NULL)
+        return;
+    if (ch->calls == ch->shutdown_at) {
+        pg_shutdown();
+        return;
+    }
+    if (--ch->left > 0 && pg_query("SELECT 1", 0, NULL, chain_cb, ch) != 0)
+        ch->left = -100;
+}
+
+static void test_pg_callback_reentry(void **state)
+{
+    struct chain ch = {5, 0, 0, {0}};
+    int five = 5, done = 0;
+
+    (void)state;
+    if (getenv("DATABASE_URL") == NULL)
+        skip();
+    assert_int_equal(start_pg(1, 1000), 0);
+    assert_int_equal(pg_query("SELECT 1", 0, NULL, chain_cb, &ch), 0);
+    for (double t = now_s() + 5; ch.calls < five && now_s() < t;)
+        run_for(0.02);
+    assert_int_equal(ch.calls, 5);
+    assert_int_equal(ch.left, 0);
+    /* Shut down from inside a callback while another query waits in the queue. */
+    ch.left = 100;
+    ch.calls = 0;
+    ch.shutdown_at = 1;
+    assert_int_equal(pg_query("SELECT 1", 0, NULL, chain_cb, &ch), 0);
+    assert_int_equal(pg_query("SELECT pg_sleep(0.2)", 0, NULL, pg_cb, &ch.other), 0);
+    done = run_until(&ch.other.called, 3);
+    assert_true(done);
+    assert_int_equal(ch.calls, 1);
+    assert_string_equal(ch.other.err, "shutdown");
+    assert_int_equal(pg_is_up(), 0);
+    run_for(0.3);
+}
+
 /* --- Redis --- */
 
 static void test_rds_commands(void **state)
@@ -436,6 +488,59 @@ static void test_rds_shutdown_pending(void **state)
     assert_string_equal(a.err, "shutdown");
     assert_int_equal(rds_command(rds_cb, &a, "PING"), -1);
     run_for(1.1); /* the server finishes blocking; nothing of ours is left to touch */
+}
+
+/* A connection stuck behind a long command is reopened, so later commands work. */
+static void test_rds_hung_connection(void **state)
+{
+    struct answer a = {0}, b = {0};
+
+    (void)state;
+    if (getenv("REDIS_URL") == NULL)
+        skip();
+    assert_int_equal(start_rds(200), 0);
+    assert_int_equal(rds_command(rds_cb, &a, "BLPOP %s 30", "hisaab:test:empty"), 0);
+    assert_true(run_until(&a.called, 3));
+    assert_string_equal(a.err, "timeout");
+    /* The watchdog gives up after max(10 x timeout, 5 s) and reconnects. */
+    run_for(6.0);
+    assert_int_equal(a.called, 1);
+    assert_int_equal(rds_command(rds_cb, &b, "PING"), 0);
+    assert_true(run_until(&b.called, 3));
+    assert_string_equal(b.err, "");
+    assert_string_equal(b.val, "PONG");
+}
+
+struct rds_chain {
+    int calls;
+    struct answer other;
+};
+
+static void rds_shutdown_cb(void *arg, const redisReply *reply, const char *err)
+{
+    struct rds_chain *ch = arg;
+
+    (void)reply;
+    (void)err;
+    ch->calls++;
+    rds_shutdown();
+}
+
+static void test_rds_shutdown_in_callback(void **state)
+{
+    struct rds_chain ch = {0, {0}};
+
+    (void)state;
+    if (getenv("REDIS_URL") == NULL)
+        skip();
+    assert_int_equal(start_rds(1000), 0);
+    assert_int_equal(rds_command(rds_shutdown_cb, &ch, "PING"), 0);
+    assert_int_equal(rds_command(rds_cb, &ch.other, "BLPOP %s 1", "hisaab:test:empty"), 0);
+    assert_true(run_until(&ch.other.called, 3));
+    assert_int_equal(ch.calls, 1);
+    assert_string_equal(ch.other.err, "shutdown");
+    assert_int_equal(rds_is_up(), 0);
+    run_for(0.3);
 }
 
 struct inbox {
@@ -527,10 +632,13 @@ int main(void)
         cmocka_unit_test_teardown(test_pg_timeout, teardown),
         cmocka_unit_test_teardown(test_pg_queue_overflow, teardown),
         cmocka_unit_test_teardown(test_pg_shutdown_pending, teardown),
+        cmocka_unit_test_teardown(test_pg_callback_reentry, teardown),
         cmocka_unit_test_teardown(test_pg_down_and_back, teardown),
         cmocka_unit_test_teardown(test_rds_commands, teardown),
         cmocka_unit_test_teardown(test_rds_timeout, teardown),
         cmocka_unit_test_teardown(test_rds_shutdown_pending, teardown),
+        cmocka_unit_test_teardown(test_rds_hung_connection, teardown),
+        cmocka_unit_test_teardown(test_rds_shutdown_in_callback, teardown),
         cmocka_unit_test_teardown(test_rds_subscribe, teardown),
         cmocka_unit_test_teardown(test_rds_down_and_back, teardown),
     };
