@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "api_health.h"
 #include "debug.h"
 #include "metrics.h"
 
@@ -15,19 +16,22 @@ struct handler_entry {
 };
 
 static const struct handler_entry handlers[] = {
+    {"api_health", (void *)api_health},
+    {"api_etl_status", (void *)api_etl_status},
     {"metrics_handler", (void *)metrics_handler},
     {NULL, NULL},
 };
 
 int app_worker_init(struct event_base *base, const struct config *cfg)
 {
-    (void)base;
-    (void)cfg;
-    return 0;
+    /* Postgres and Redis connect in the background: a worker starts serving (and reports
+     * degraded health) even when either is down. */
+    return api_health_init(base, cfg);
 }
 
 void app_worker_exit(void)
 {
+    api_health_exit();
 }
 
 void *app_handler_lookup(const char *name)
