@@ -1,0 +1,50 @@
+/*
+ * The district REST API (issue 3): read-only JSON over the figures the ETL loaded, plus a
+ * streamed CSV export. Handlers are registered by name in app.c and routed by kore.conf.
+ *
+ *   GET /api/v1/states                         states with district counts, latest month
+ *   GET /api/v1/districts?state=&q=            districts (search by name)
+ *   GET /api/v1/districts/nearby?lat=&lon=     nearest district (India only)
+ *   GET /api/v1/districts/{id}/summary         latest month, state, last year, trend
+ *   GET /api/v1/districts/{id}/history?months= 1..60 months, year-to-date + increments
+ *   GET /api/v1/states/{code}/comparison?metric=  districts ranked by one metric
+ *   GET /api/v1/export.csv?state=&fin_year=    monthly figures as CSV, streamed
+ *
+ * Every JSON reply is {"status":"ok","data":...,"timestamp":"...Z","cached":bool,
+ * "version":"1.0"}; errors are {"status":"error","error":{"code","message"}} with 400
+ * (bad_parameter, naming it), 404 (unknown_district / unknown_state), 503 (no_data before
+ * the first load, database_unavailable). `lang=hi|en` (default en) picks `name` fields.
+ * Nearby coordinates are rounded to 2 decimals before use and never logged or stored.
+ */
+#ifndef HISAAB_API_H
+#define HISAAB_API_H
+
+struct config;
+struct event_base;
+struct http_request;
+
+/* India's bounding box for /nearby (degrees). */
+#define API_LAT_MIN 6.0
+#define API_LAT_MAX 37.5
+#define API_LON_MIN 68.0
+#define API_LON_MAX 97.5
+
+/*
+ * Per worker, after api_health_init() (which starts Postgres and Redis): keep the
+ * settings the handlers need. Returns 0 or -1.
+ */
+int api_init(struct event_base *base, const struct config *cfg) __attribute__((warn_unused_result));
+
+/* Per worker, when stopping: drop the caches. */
+void api_exit(void);
+
+/* Handlers (http_handler_fn). */
+void api_states(struct http_request *req);
+void api_districts(struct http_request *req);
+void api_nearby(struct http_request *req);
+void api_summary(struct http_request *req);
+void api_history(struct http_request *req);
+void api_comparison(struct http_request *req);
+void api_export(struct http_request *req);
+
+#endif

@@ -1,0 +1,469 @@
+"""Black-box tests of the district REST API (issue 3): the real hisaab server (2 workers)
+with the repository's kore.conf, against a real PostgreSQL loaded by the real ETL from
+data/mgnrega_mp_2024-25.csv and a real Redis.
+
+Expected figures are computed here from the CSV itself: for each district, financial year
+and month the most complete snapshot is the row with the largest
+Persondays_of_Central_Liability_so_far (a tie goes to the later row); state figures are
+sums over the districts' snapshots.
+"""
+import csv
+import gzip
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+HISAAB = os.path.join(harness.BUILD, "hisaab")
+ETL = os.path.join(harness.BUILD, "hisaab-etl")
+SAMPLE = os.path.join(harness.ROOT, "data", "mgnrega_mp_2024-25.csv")
+KORE_CONF = os.path.join(harness.ROOT, "kore.conf")
+
+MONTHS = {"april": 4, "may": 5, "june": 6, "july": 7, "aug": 8, "sep": 9, "oct": 10,
+          "nov": 11, "dec": 12, "jan": 1, "feb": 2, "march": 3}
+
+# API metric name -> CSV column.
+METRICS = {
+    "households_worked": "Total_Households_Worked",
+    "individuals_worked": "Total_Individuals_Worked",
+    "persondays": "Persondays_of_Central_Liability_so_far",
+    "women_persondays": "Women_Persondays",
+    "sc_persondays": "SC_persondays",
+    "st_persondays": "ST_persondays",
+    "avg_days_per_household": "Average_days_of_employment_provided_per_Household",
+    "avg_wage_rate": "Average_Wage_rate_per_day_per_person",
+    "hh_completed_100_days": "Total_No_of_HHs_completed_100_Days_of_Wage_Employment",
+    "works_completed": "Number_of_Completed_Works",
+    "works_ongoing": "Number_of_Ongoing_Works",
+    "works_taken_up": "Total_No_of_Works_Takenup",
+    "payments_within_15_days_pct": "percentage_payments_gererated_within_15_days",
+    "active_job_cards": "Total_No_of_Active_Job_Cards",
+    "active_workers": "Total_No_of_Active_Workers",
+    "total_expenditure_lakh": "Total_Exp",
+    "wages_lakh": "Wages",
+}
+SUMMED = ["households_worked", "individuals_worked", "persondays", "women_persondays",
+          "sc_persondays", "st_persondays", "hh_completed_100_days", "works_completed",
+          "works_ongoing", "works_taken_up", "active_job_cards", "active_workers",
+          "total_expenditure_lakh", "wages_lakh"]
+
+
+def num(s):
+    s = (s or "").strip()
+    if s == "" or s.upper() == "NA":
+        return None
+    return float(s)
+
+
+PERCENT_COLUMNS = {"payments_within_15_days_pct"}
+
+
+def cleaned(name, value):
+    """The ETL's cleaning rule for one metric: percentages outside 0..100 become null."""
+    if value is not None and name in PERCENT_COLUMNS and not 0 <= value <= 100:
+        return None
+    return value
+
+
+def fy_month(m):
+    return (m - 4) % 12 + 1
+
+
+def load_snapshots():
+    """{(district, fin_year, month): row} with the most complete snapshot of each."""
+    best = {}
+    with open(SAMPLE, newline="") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            key = (int(row["district_code"]), row["fin_year"], MONTHS[row["month"].lower()])
+            pd = num(row["Persondays_of_Central_Liability_so_far"]) or -1
+            if key not in best or pd >= best[key][0]:
+                best[key] = (pd, i, row)
+    return {k: v[2] for k, v in best.items()}
+
+
+SNAP = load_snapshots()
+LATEST_FY = max(k[1] for k in SNAP)
+LATEST_MONTH = max((k[2] for k in SNAP if k[1] == LATEST_FY), key=fy_month)
+LATEST = {k[0]: row for k, row in SNAP.items() if k[1] == LATEST_FY and k[2] == LATEST_MONTH}
+
+
+def close(a, b, tol=1e-6):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= tol * max(1.0, abs(float(b)))
+
+
+def conf_text(port, extra_hisaab=""):
+    """The repository's kore.conf on `port` with 2 workers (and extra hisaab keys)."""
+    with open(KORE_CONF) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^(\s*bind\s+)\S+\s+\d+", r"\g<1>127.0.0.1 %d" % port, text)
+    text = re.sub(r"(?m)^workers\s+\d+", "workers 2", text)
+    if extra_hisaab:
+        text = re.sub(r"(?m)^hisaab \{", "hisaab {\n" + extra_hisaab, text)
+    return text
+
+
+class Server:
+    """One hisaab master (2 workers) on a free port in a temporary directory."""
+
+    def __init__(self, env, extra_hisaab=""):
+        self.dir = tempfile.mkdtemp(prefix="hisaab-api-")
+        self.port = harness.free_port()
+        self.conf = os.path.join(self.dir, "kore.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf_text(self.port, extra_hisaab))
+        self.env = env
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.proc = None
+
+    def start(self):
+        with open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen([HISAAB, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                         stderr=err, env=self.env, cwd=harness.ROOT)
+        harness.wait_port(self.port, timeout=10)
+        return self
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def request(self, path, method="GET", headers=None, body=None, timeout=10):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    def get_json(self, path, headers=None):
+        status, h, body = self.request(path, headers=headers)
+        return status, h, json.loads(body.decode("utf-8"))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def needs_binaries():
+    for path in (HISAAB, ETL):
+        if not os.path.exists(path):
+            raise unittest.SkipTest("%s not built (make)" % path)
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        needs_binaries()
+        cls.svc = harness.Services()
+        harness.etl(cls.svc, "migrate", env=cls.svc.env(HISAAB_SQL_DIR=os.path.join(harness.ROOT, "sql")))
+        harness.etl(cls.svc, "run", "--source", SAMPLE, "--format", "csv")
+        cls.srv = Server(cls.svc.env()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def ok(self, path, headers=None):
+        status, h, doc = self.srv.get_json(path, headers)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["status"], "ok")
+        self.assertEqual(doc["version"], "1.0")
+        self.assertIsInstance(doc["cached"], bool)
+        self.assertRegex(doc["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertEqual(set(doc), {"status", "data", "timestamp", "cached", "version"})
+        self.assertTrue(h["content-type"].startswith("application/json"))
+        return doc["data"]
+
+    def error(self, path, status, code, param=None, method="GET"):
+        st, h, body = self.srv.request(path, method=method)
+        self.assertEqual(st, status, body)
+        doc = json.loads(body)
+        self.assertEqual(doc["status"], "error")
+        self.assertEqual(doc["error"]["code"], code)
+        self.assertTrue(doc["error"]["message"])
+        if param is not None:
+            self.assertIn("'%s'" % param, doc["error"]["message"])
+        return h, doc
+
+    # --- states and districts ---------------------------------------------------------
+
+    def test_states(self):
+        data = self.ok("/api/v1/states")
+        self.assertEqual(len(data), 1)
+        s = data[0]
+        self.assertEqual(s["code"], 17)
+        self.assertEqual(s["name_en"], "Madhya Pradesh")
+        self.assertEqual(s["name_hi"], "मध्य प्रदेश")
+        self.assertEqual(s["districts"], len(LATEST))
+        self.assertEqual(s["latest_fin_year"], LATEST_FY)
+        self.assertEqual(s["latest_month"], "2025-%02d" % LATEST_MONTH)
+        self.assertEqual(self.ok("/api/v1/states?lang=hi")[0]["name"], "मध्य प्रदेश")
+        self.assertEqual(self.ok("/api/v1/states?lang=en")[0]["name"], "Madhya Pradesh")
+        self.error("/api/v1/states?lang=fr", 400, "bad_parameter", "lang")
+
+    def test_districts_list(self):
+        data = self.ok("/api/v1/districts?state=17")
+        self.assertEqual(sorted(d["id"] for d in data), sorted(LATEST))
+        for d in data:
+            self.assertEqual(set(d), {"id", "name", "name_en", "name_hi", "state_code",
+                                      "state_en", "state_hi"})
+            self.assertEqual(d["state_code"], 17)
+            self.assertEqual(d["state_en"], "Madhya Pradesh")
+        self.assertEqual(len(self.ok("/api/v1/districts")), len(LATEST))
+
+    def test_districts_search(self):
+        for q in ("niwari", "NIWARI", "Niw", "%E0%A4%A8%E0%A4%BF%E0%A4%B5%E0%A4%BE%E0%A4%A1%E0%A4%BC%E0%A5%80"):
+            data = self.ok("/api/v1/districts?state=17&q=" + q)
+            self.assertGreaterEqual(len(data), 1, q)
+            self.assertEqual(data[0]["id"], 1752, q)
+        data = self.ok("/api/v1/districts?q=chhatarpur")
+        self.assertEqual([d["name_en"] for d in data], ["Chhatarpur"])
+        self.assertEqual(self.ok("/api/v1/districts?q=zzzz"), [])
+        # Hindi names in `name` with lang=hi.
+        data = self.ok("/api/v1/districts?q=niwari&lang=hi")
+        self.assertEqual(data[0]["name"], "निवाड़ी")
+
+    def test_districts_errors(self):
+        self.error("/api/v1/districts?state=99", 404, "unknown_state")
+        self.error("/api/v1/districts?state=abc", 400, "bad_parameter", "state")
+        self.error("/api/v1/districts?q=" + "a" * 65, 400, "bad_parameter", "q")
+        self.error("/api/v1/districts?q=%01x", 400, "bad_parameter", "q")
+        self.error("/api/v1/districts", 405, "method_not_allowed", method="POST")
+
+    # --- nearby -----------------------------------------------------------------------
+
+    def test_nearby(self):
+        rows = self.svc.psql("SELECT district_code, lat, lon FROM districts "
+                             "WHERE district_code IN (1752, 1707, 1728)")
+        for code, lat, lon in rows:
+            lat, lon = float(lat), float(lon)
+            data = self.ok("/api/v1/districts/nearby?lat=%.4f&lon=%.4f" % (lat + 0.001, lon))
+            self.assertEqual(data["district"]["id"], int(code))
+            self.assertLess(data["distance_km"], 1.0)
+        # The centroid itself (already on 2 decimals) is 0 km away.
+        lat, lon = float(rows[0][1]), float(rows[0][2])
+        data = self.ok("/api/v1/districts/nearby?lat=%.2f&lon=%.2f" % (lat, lon))
+        self.assertEqual(data["distance_km"], 0.0)
+
+    def test_nearby_errors(self):
+        self.error("/api/v1/districts/nearby?lat=50.1&lon=78", 400, "bad_parameter", "lat")
+        self.error("/api/v1/districts/nearby?lat=5.9&lon=78", 400, "bad_parameter", "lat")
+        self.error("/api/v1/districts/nearby?lat=23&lon=100", 400, "bad_parameter", "lon")
+        self.error("/api/v1/districts/nearby?lat=23&lon=60", 400, "bad_parameter", "lon")
+        self.error("/api/v1/districts/nearby?lat=23", 400, "bad_parameter", "lon")
+        self.error("/api/v1/districts/nearby?lon=78", 400, "bad_parameter", "lat")
+        self.error("/api/v1/districts/nearby?lat=abc&lon=78", 400, "bad_parameter", "lat")
+        self.error("/api/v1/districts/nearby?lat=nan&lon=78", 400, "bad_parameter", "lat")
+
+    def test_nearby_coordinates_not_logged(self):
+        self.ok("/api/v1/districts/nearby?lat=23.456789&lon=77.654321")
+        time.sleep(0.5)  # the access log is flushed every 200 ms
+        log = self.srv.stderr()
+        self.assertIn("/api/v1/districts/nearby", log)
+        self.assertNotIn("23.45", log)
+        self.assertNotIn("77.65", log)
+
+    # --- summary ----------------------------------------------------------------------
+
+    def check_metrics(self, got, row):
+        self.assertEqual(set(got), set(METRICS))
+        for name, col in METRICS.items():
+            want = cleaned(name, num(row[col]))
+            self.assertTrue(close(got[name], want), (name, got[name], row[col]))
+
+    def test_summary_exact_figures(self):
+        for code in (1752, 1707, 1728, 1701):
+            row = LATEST[code]
+            data = self.ok("/api/v1/districts/%d/summary" % code)
+            self.assertEqual(data["district"]["id"], code)
+            self.assertEqual(data["district"]["state_code"], 17)
+            self.assertEqual(data["fin_year"], LATEST_FY)
+            self.assertEqual(data["month"], "2025-%02d" % LATEST_MONTH)
+            self.assertRegex(data["data_as_of"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+            self.assertIs(data["stale"], False)
+            self.check_metrics(data["metrics"], row)
+            self.assertIsNone(data["last_year"])  # the sample has one financial year
+
+    def test_summary_state_figures_are_sums(self):
+        data = self.ok("/api/v1/districts/1752/summary")
+        st = data["state"]
+        for name in SUMMED:
+            want = sum(num(r[METRICS[name]]) or 0 for r in LATEST.values())
+            self.assertTrue(close(st[name], want, 1e-9), (name, st[name], want))
+        self.assertEqual(st["districts_reporting"], len(LATEST))
+        pd = sum(num(r[METRICS["persondays"]]) for r in LATEST.values())
+        hh = sum(num(r[METRICS["households_worked"]]) for r in LATEST.values())
+        self.assertAlmostEqual(st["avg_days_per_household"], round(pd / hh, 2), places=2)
+        wage = sum(num(r[METRICS["avg_wage_rate"]]) * num(r[METRICS["persondays"]])
+                   for r in LATEST.values()) / pd
+        self.assertAlmostEqual(st["avg_wage_rate"], round(wage, 2), places=2)
+
+    def test_summary_trend(self):
+        data = self.ok("/api/v1/districts/1752/summary")
+        self.assertEqual(data["trend_band_pct"], 5)
+        m, st = data["metrics"], data["state"]
+
+        def trend(d, s):
+            if d is None or s is None:
+                return None
+            return "up" if d > s * 1.05 else "down" if d < s * 0.95 else "steady"
+
+        for name in ("avg_days_per_household", "avg_wage_rate", "payments_within_15_days_pct"):
+            self.assertEqual(data["trend"][name], trend(m[name], st[name]), name)
+        self.assertEqual(data["trend"]["women_persondays"],
+                         trend(m["women_persondays"] / m["persondays"],
+                               st["women_persondays"] / st["persondays"]))
+        # Across all districts, at least one is not "steady" (the band is not everything).
+        seen = set()
+        for code in list(LATEST)[:15]:
+            seen.add(self.ok("/api/v1/districts/%d/summary" % code)["trend"]["avg_days_per_household"])
+        self.assertTrue(seen - {"steady"}, seen)
+
+    def test_summary_lang_and_errors(self):
+        self.assertEqual(self.ok("/api/v1/districts/1752/summary?lang=hi")["district"]["name"],
+                         "निवाड़ी")
+        self.error("/api/v1/districts/9999/summary", 404, "unknown_district")
+        self.error("/api/v1/districts/abc/summary", 404, "not_found")
+        self.error("/api/v1/districts/1752/summary?lang=xx", 400, "bad_parameter", "lang")
+        self.error("/api/v1/districts/1752/summary", 405, "method_not_allowed", method="DELETE")
+
+    # --- history ----------------------------------------------------------------------
+
+    def test_history(self):
+        data = self.ok("/api/v1/districts/1752/history?months=12")
+        months = data["months"]
+        self.assertEqual(len(months), 12)
+        self.assertEqual(months[0]["month"], "2024-04")
+        self.assertEqual(months[-1]["month"], "2025-03")
+        prev = None
+        for entry in months:
+            cal = int(entry["month"][5:])
+            row = SNAP[(1752, LATEST_FY, cal)]
+            self.check_metrics(entry["metrics"], row)
+            pd = num(row[METRICS["persondays"]])
+            want = pd if prev is None else pd - prev
+            self.assertEqual(entry["increments"]["persondays"], want, entry["month"])
+            prev = pd
+        self.assertEqual(len(self.ok("/api/v1/districts/1752/history?months=3")["months"]), 3)
+        self.assertEqual(len(self.ok("/api/v1/districts/1752/history")["months"]), 12)
+        self.assertEqual(len(self.ok("/api/v1/districts/1752/history?months=60")["months"]), 12)
+
+    def test_history_errors(self):
+        self.error("/api/v1/districts/1752/history?months=0", 400, "bad_parameter", "months")
+        self.error("/api/v1/districts/1752/history?months=61", 400, "bad_parameter", "months")
+        self.error("/api/v1/districts/1752/history?months=x", 400, "bad_parameter", "months")
+        self.error("/api/v1/districts/4242/history", 404, "unknown_district")
+
+    # --- comparison -------------------------------------------------------------------
+
+    def test_comparison(self):
+        for metric in ("avg_days_per_household", "persondays", "payments_within_15_days_pct"):
+            data = self.ok("/api/v1/states/17/comparison?metric=" + metric)
+            self.assertEqual(data["metric"], metric)
+            self.assertEqual(data["state"]["code"], 17)
+            self.assertEqual(data["month"], "2025-%02d" % LATEST_MONTH)
+            rows = data["districts"]
+            self.assertEqual(len(rows), len(LATEST))
+            values = [r["value"] for r in rows]
+            known = [v for v in values if v is not None]
+            # Highest first, districts without a valid value last (rank null).
+            self.assertEqual(values, sorted(known, reverse=True) + [None] * (len(values) - len(known)))
+            for r in rows:
+                want = cleaned(metric, num(LATEST[r["district"]["id"]][METRICS[metric]]))
+                self.assertTrue(close(r["value"], want), (metric, r))
+                if r["value"] is None:
+                    self.assertIsNone(r["rank"])
+                else:
+                    # Rank = 1 + number of strictly better values.
+                    self.assertEqual(r["rank"], 1 + sum(1 for v in known if v > r["value"]))
+
+    def test_comparison_errors(self):
+        self.error("/api/v1/states/17/comparison?metric=bogus", 400, "bad_parameter", "metric")
+        self.error("/api/v1/states/17/comparison", 400, "bad_parameter", "metric")
+        self.error("/api/v1/states/99/comparison?metric=persondays", 404, "unknown_state")
+
+    # --- export -----------------------------------------------------------------------
+
+    def test_export_whole_state(self):
+        status, h, body = self.srv.request("/api/v1/export.csv?state=17&fin_year=2024-2025")
+        self.assertEqual(status, 200)
+        self.assertTrue(h["content-type"].startswith("text/csv"))
+        self.assertEqual(h.get("transfer-encoding"), "chunked")
+        self.assertNotIn("content-length", h)
+        rows = list(csv.DictReader(body.decode("utf-8").splitlines()))
+        self.assertEqual(len(rows), len(SNAP))
+        got = {(int(r["district_code"]), r["fin_year"], int(r["month"])): r for r in rows}
+        self.assertEqual(set(got), set(SNAP))
+        for key, src in SNAP.items():
+            r = got[key]
+            self.assertEqual(r["fy_month"], str(fy_month(key[2])))
+            for col in ("Persondays_of_Central_Liability_so_far", "Total_Exp", "Wages",
+                        "Total_Households_Worked", "Women_Persondays"):
+                self.assertTrue(close(num(r[col.lower()]), num(src[col])), (key, col))
+        # Same rows without the year filter; no rows for another year; a header either way.
+        status, _, body = self.srv.request("/api/v1/export.csv?state=17")
+        self.assertEqual(len(body.decode().splitlines()), len(SNAP) + 1)
+        status, _, body = self.srv.request("/api/v1/export.csv?state=17&fin_year=2023-2024")
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body.decode().splitlines()), 1)
+        self.assertTrue(body.startswith(b"state_code,district_code,district_name,fin_year"))
+
+    def test_export_errors(self):
+        self.error("/api/v1/export.csv?state=99", 404, "unknown_state")
+        self.error("/api/v1/export.csv", 400, "bad_parameter", "state")
+        self.error("/api/v1/export.csv?state=17&fin_year=2024-2026", 400, "bad_parameter",
+                   "fin_year")
+
+    def test_export_client_goes_away(self):
+        # Read a little and hang up, many times: the server keeps answering.
+        for _ in range(5):
+            c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=5)
+            c.request("GET", "/api/v1/export.csv?state=17")
+            r = c.getresponse()
+            r.read(100)
+            c.close()
+        self.ok("/api/v1/states")
+
+
+class NoDataTest(unittest.TestCase):
+    """Before the ETL has loaded anything every data endpoint answers 503 no_data."""
+
+    @classmethod
+    def setUpClass(cls):
+        needs_binaries()
+        cls.svc = harness.Services()
+        harness.etl(cls.svc, "migrate")
+        cls.srv = Server(cls.svc.env()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def test_no_data(self):
+        for path in ("/api/v1/states", "/api/v1/districts", "/api/v1/districts/1752/summary",
+                     "/api/v1/districts/1752/history", "/api/v1/districts/nearby?lat=23&lon=78",
+                     "/api/v1/states/17/comparison?metric=persondays",
+                     "/api/v1/export.csv?state=17"):
+            st, h, body = self.srv.request(path)
+            self.assertEqual(st, 503, path)
+            self.assertEqual(json.loads(body)["error"]["code"], "no_data", path)
+
+
+if __name__ == "__main__":
+    unittest.main()
