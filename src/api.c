@@ -11,28 +11,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "api_cache.h"
 #include "buf.h"
 #include "config.h"
 #include "district_store.h"
 #include "http.h"
 #include "log.h"
 #include "mem.h"
+#include "rds.h"
 
 /* Largest JSON body we build (60 months of history is ~150 KB). */
 #define BODY_MAX (8u << 20)
-/* Most bytes of a streamed CSV export queued at once (one batch). */
 #define API_VERSION "1.0"
+/* Redis channels: the ETL publishes each new data version on the first; the second tells
+ * every worker to drop its cache (POST /api/v1/cache/invalidate). */
+#define VERSION_CHANNEL "hisaab:data-version"
+#define INVALIDATE_CHANNEL "hisaab:cache-invalidate"
+/* What the admin key is derived from when HISAAB_ADMIN_KEY is not set. */
+#define ADMIN_KEY_LABEL "hisaab-admin-v1"
 
 static struct {
     long long max_age_s;
-} ac = {2160LL * 3600};
+    char cache_control[64];
+    int poll_s;
+    struct event *poll_ev;
+    char admin_key[80]; /* "" = admin endpoints disabled */
+} ac = {.max_age_s = 2160LL * 3600};
 
 /* What a JSON handler is waiting for. */
 struct api_call {
     struct http_request *req;
-    const char *not_found; /* 404 code for this endpoint */
+    const char *not_found;  /* 404 code for this endpoint */
+    unsigned long long gen; /* cache generation when the query started */
+    char key[API_CACHE_KEY_MAX];
 };
 
 /* UTC now as ISO-8601 into out (at least 24 bytes). */
@@ -87,28 +106,91 @@ static void reply_not_found(struct http_request *req, const char *code)
         http_reply_error(req, 404, code, "There is no district with this code.");
 }
 
+/* Headers every cacheable answer carries. */
+static void cache_headers(struct http_request *req, const char *etag)
+{
+    http_add_header(req, "Cache-Control", ac.cache_control);
+    http_add_header(req, "Vary", "Accept-Encoding");
+    http_add_header(req, "ETag", etag);
+}
+
+/* Answer from the cache when key is there; returns 1 if answered. */
+static int serve_cached(struct http_request *req, const char *key)
+{
+    const struct api_cache_entry *e = api_cache_get(key);
+    int gz;
+
+    if (e == NULL)
+        return 0;
+    gz = e->gz != NULL && api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
+    cache_headers(req, gz ? e->gz_etag : e->etag);
+    if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? e->gz_etag : e->etag)) {
+        http_reply(req, 304, NULL, NULL, 0);
+        return 1;
+    }
+    if (gz) {
+        http_add_header(req, "Content-Encoding", "gzip");
+        http_reply(req, 200, "application/json; charset=utf-8", e->gz, e->gz_len);
+    } else {
+        http_reply(req, 200, "application/json; charset=utf-8", e->body, e->body_len);
+    }
+    return 1;
+}
+
+/* A fresh answer: store it in the cache, then reply (304, gzip or plain). */
+static void reply_fresh(struct api_call *call, const char *text, size_t len)
+{
+    struct http_request *req = call->req;
+    char etag[48], gz_etag[52];
+    char *zbody = NULL;
+    size_t zlen = 0;
+    struct buf b;
+    int gz;
+
+    api_cache_etag(api_cache_version(), text, len, etag, sizeof(etag));
+    snprintf(gz_etag, sizeof(gz_etag), "%.*s-gz\"", (int)(strlen(etag) - 1), etag);
+    buf_init(&b, BODY_MAX);
+    if (envelope(&b, text, len, 1) == 0)
+        (void)api_cache_put(call->key, call->gen, b.data, b.len, etag);
+    buf_reset(&b);
+    if (envelope(&b, text, len, 0) != 0) {
+        http_reply_error(req, 500, "internal", "The answer is too large.");
+        goto out;
+    }
+    gz = api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
+    cache_headers(req, gz ? gz_etag : etag);
+    if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? gz_etag : etag)) {
+        http_reply(req, 304, NULL, NULL, 0);
+        goto out;
+    }
+    if (gz)
+        zbody = api_cache_gzip(b.data, b.len, &zlen);
+    if (zbody != NULL) {
+        http_add_header(req, "Content-Encoding", "gzip");
+        http_reply(req, 200, "application/json; charset=utf-8", zbody, zlen);
+    } else {
+        /* Without a gzip body the plain one goes out; its own tag, not the gzip one. */
+        if (gz)
+            cache_headers(req, etag);
+        http_reply(req, 200, "application/json; charset=utf-8", b.data, b.len);
+    }
+out:
+    free(zbody);
+    buf_free(&b);
+}
+
 static void json_done(void *arg, enum district_store_status st, const char *text, size_t len,
                       const char *err)
 {
     struct api_call *call = arg;
     struct http_request *req = call->req;
-    const char *not_found = call->not_found;
-    struct buf b;
 
-    free(call);
     switch (st) {
     case DISTRICT_STORE_OK:
-        buf_init(&b, BODY_MAX);
-        if (envelope(&b, text, len, 0) != 0) {
-            http_reply_error(req, 500, "internal", "The answer is too large.");
-        } else {
-            http_add_header(req, "Cache-Control", "public, max-age=60");
-            http_reply(req, 200, "application/json; charset=utf-8", b.data, b.len);
-        }
-        buf_free(&b);
+        reply_fresh(call, text, len);
         break;
     case DISTRICT_STORE_NOT_FOUND:
-        reply_not_found(req, not_found);
+        reply_not_found(req, call->not_found);
         break;
     case DISTRICT_STORE_NO_DATA:
         reply_no_data(req);
@@ -119,21 +201,58 @@ static void json_done(void *arg, enum district_store_status st, const char *text
         reply_unavailable(req);
         break;
     }
+    free(call);
 }
 
-static struct api_call *call_new(struct http_request *req, const char *not_found)
+/*
+ * The cache key of this request: its path and the values of the parameters it may have
+ * (names, NULL-terminated), in that order. Returns -1 when too long (not cached then).
+ */
+static int cache_key(struct http_request *req, const char *const *names, char *out, size_t n)
+{
+    const char *v;
+    size_t used;
+    int w;
+
+    w = snprintf(out, n, "%s", http_path(req));
+    if (w < 0 || (size_t)w >= n)
+        return -1;
+    used = (size_t)w;
+    for (; *names != NULL; names++) {
+        v = http_param(req, *names);
+        w = snprintf(out + used, n - used, "|%s", v != NULL ? v : "");
+        if (w < 0 || (size_t)w >= n - used)
+            return -1;
+        used += (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * A call context for a cacheable request, or NULL when the request was answered from the
+ * cache. names are the parameters that make the answer differ.
+ */
+static struct api_call *call_new(struct http_request *req, const char *not_found,
+                                 const char *const *names)
 {
     struct api_call *call = xcalloc(1, sizeof(*call));
 
     call->req = req;
     call->not_found = not_found;
+    call->gen = api_cache_generation();
+    if (cache_key(req, names, call->key, sizeof(call->key)) != 0) {
+        call->gen = ~0ULL; /* never stored */
+    } else if (serve_cached(req, call->key)) {
+        free(call);
+        return NULL;
+    }
     return call;
 }
 
 /* Finish a handler whose store call could not start. */
 static void started(struct http_request *req, struct api_call *call, int rc)
 {
-    if (rc != 0) {
+    if (call != NULL && rc != 0) {
         free(call);
         reply_unavailable(req);
     }
@@ -167,20 +286,27 @@ static int path_id(struct http_request *req, const char *prefix, char *out, size
     return 0;
 }
 
+static const char *const p_lang[] = {"lang", NULL};
+static const char *const p_districts[] = {"lang", "state", "q", NULL};
+static const char *const p_history[] = {"lang", "months", NULL};
+static const char *const p_comparison[] = {"lang", "metric", NULL};
+
 void api_states(struct http_request *req)
 {
-    struct api_call *call = call_new(req, "unknown_state");
+    struct api_call *call = call_new(req, "unknown_state", p_lang);
 
-    started(req, call, district_store_states(lang_of(req), json_done, call));
+    if (call != NULL)
+        started(req, call, district_store_states(lang_of(req), json_done, call));
 }
 
 void api_districts(struct http_request *req)
 {
-    struct api_call *call = call_new(req, "unknown_state");
+    struct api_call *call = call_new(req, "unknown_state", p_districts);
 
-    started(req, call,
-            district_store_districts(lang_of(req), http_param(req, "state"), http_param(req, "q"),
-                                     json_done, call));
+    if (call != NULL)
+        started(req, call,
+                district_store_districts(lang_of(req), http_param(req, "state"),
+                                         http_param(req, "q"), json_done, call));
 }
 
 /* A validated coordinate, rounded to 2 decimals; -1 when missing or outside [lo, hi]. */
@@ -216,7 +342,17 @@ void api_nearby(struct http_request *req)
         reply_bad_param(req, "lon");
         return;
     }
-    call = call_new(req, "unknown_district");
+    call = xcalloc(1, sizeof(*call));
+    call->req = req;
+    call->not_found = "unknown_district";
+    call->gen = api_cache_generation();
+    /* Keyed by the rounded coordinates only, so the cache holds no more than they say. */
+    snprintf(call->key, sizeof(call->key), "%s|%s|%.2f|%.2f", http_path(req), lang_of(req), lat,
+             lon);
+    if (serve_cached(req, call->key)) {
+        free(call);
+        return;
+    }
     started(req, call, district_store_nearby(lang_of(req), lat, lon, json_done, call));
 }
 
@@ -229,8 +365,9 @@ void api_summary(struct http_request *req)
         reply_not_found(req, "unknown_district");
         return;
     }
-    call = call_new(req, "unknown_district");
-    started(req, call, district_store_summary(lang_of(req), id, ac.max_age_s, json_done, call));
+    call = call_new(req, "unknown_district", p_lang);
+    if (call != NULL)
+        started(req, call, district_store_summary(lang_of(req), id, ac.max_age_s, json_done, call));
 }
 
 void api_history(struct http_request *req)
@@ -243,10 +380,11 @@ void api_history(struct http_request *req)
         reply_not_found(req, "unknown_district");
         return;
     }
-    call = call_new(req, "unknown_district");
-    started(
-        req, call,
-        district_store_history(lang_of(req), id, months != NULL ? months : "12", json_done, call));
+    call = call_new(req, "unknown_district", p_history);
+    if (call != NULL)
+        started(req, call,
+                district_store_history(lang_of(req), id, months != NULL ? months : "12", json_done,
+                                       call));
 }
 
 void api_comparison(struct http_request *req)
@@ -263,8 +401,9 @@ void api_comparison(struct http_request *req)
         reply_bad_param(req, "metric");
         return;
     }
-    call = call_new(req, "unknown_state");
-    started(req, call, district_store_comparison(lang_of(req), code, metric, json_done, call));
+    call = call_new(req, "unknown_state", p_comparison);
+    if (call != NULL)
+        started(req, call, district_store_comparison(lang_of(req), code, metric, json_done, call));
 }
 
 /*
@@ -364,13 +503,181 @@ void api_export(struct http_request *req)
     }
 }
 
+static void version_done(void *arg, long long version, const char *err)
+{
+    (void)arg;
+    if (version < 0) {
+        log_warn("api: data version poll: %s", err != NULL ? err : "?");
+        return;
+    }
+    if (version != api_cache_version())
+        log_info("api: data version %lld", version);
+    api_cache_set_version(version);
+}
+
+static void poll_version(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (district_store_version(version_done, NULL) != 0)
+        log_warn("api: data version poll: postgres not started");
+}
+
+/* The ETL's message: the new version as decimal text. */
+static void on_version_msg(void *arg, const char *msg, size_t len)
+{
+    char text[32];
+    long long v;
+    char *end;
+
+    (void)arg;
+    if (len == 0 || len >= sizeof(text))
+        return;
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0) {
+        /* Not a number: make sure by asking Postgres. */
+        poll_version(-1, 0, NULL);
+        return;
+    }
+    if (v != api_cache_version())
+        log_info("api: data version %lld published", v);
+    api_cache_set_version(v);
+}
+
+static void on_invalidate_msg(void *arg, const char *msg, size_t len)
+{
+    size_t n;
+
+    (void)arg;
+    (void)msg;
+    (void)len;
+    n = api_cache_clear();
+    log_info("api: cache dropped on request (%zu entries)", n);
+}
+
+/* The admin key: HISAAB_ADMIN_KEY, else hex HMAC-SHA256(HISAAB_SECRET, ADMIN_KEY_LABEL). */
+static void admin_key_init(const struct config *cfg)
+{
+    const char *env = getenv("HISAAB_ADMIN_KEY");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0, i;
+
+    ac.admin_key[0] = '\0';
+    if (env != NULL && env[0] != '\0') {
+        if (strlen(env) < 16 || strlen(env) >= sizeof(ac.admin_key))
+            log_warn("api: HISAAB_ADMIN_KEY must be 16 to %zu characters; admin disabled",
+                     sizeof(ac.admin_key) - 1);
+        else
+            snprintf(ac.admin_key, sizeof(ac.admin_key), "%s", env);
+        return;
+    }
+    if (cfg->secret == NULL || cfg->secret[0] == '\0')
+        return;
+    if (HMAC(EVP_sha256(), cfg->secret, (int)strlen(cfg->secret),
+             (const unsigned char *)ADMIN_KEY_LABEL, strlen(ADMIN_KEY_LABEL), mac, &mlen) == NULL ||
+        mlen * 2 >= sizeof(ac.admin_key))
+        return;
+    for (i = 0; i < mlen; i++)
+        snprintf(ac.admin_key + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* 1 if the request carries "Authorization: Bearer <admin key>" (constant-time compare). */
+static int is_admin(struct http_request *req)
+{
+    const char *auth = http_header(req, "Authorization");
+    size_t klen = strlen(ac.admin_key);
+
+    if (klen == 0 || auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return strlen(auth) == klen && CRYPTO_memcmp(auth, ac.admin_key, klen) == 0;
+}
+
+struct invalidate {
+    struct http_request *req;
+    size_t dropped;
+};
+
+static void invalidate_published(void *arg, const redisReply *reply, const char *err)
+{
+    struct invalidate *inv = arg;
+    json_t *doc;
+    char ts[32];
+
+    now_iso(ts, sizeof(ts));
+    doc = json_pack("{s:s, s:{s:I, s:b, s:I}, s:s, s:b, s:s}", "status", "ok", "data", "dropped",
+                    (json_int_t)inv->dropped, "other_workers_notified",
+                    reply != NULL && reply->type == REDIS_REPLY_INTEGER, "data_version",
+                    (json_int_t)api_cache_version(), "timestamp", ts, "cached", 0, "version",
+                    API_VERSION);
+    if (reply == NULL)
+        log_warn("api: cache invalidation not published: %s", err != NULL ? err : "?");
+    http_add_header(inv->req, "Cache-Control", "no-store");
+    http_reply_json(inv->req, 200, doc);
+    free(inv);
+}
+
+void api_cache_invalidate(struct http_request *req)
+{
+    struct invalidate *inv;
+
+    if (ac.admin_key[0] == '\0') {
+        http_reply_error(req, 403, "forbidden", "Administration is not enabled on this server.");
+        return;
+    }
+    if (!is_admin(req)) {
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_reply_error(req, 401, "unauthorized", "A valid administrator key is required.");
+        return;
+    }
+    inv = xcalloc(1, sizeof(*inv));
+    inv->req = req;
+    inv->dropped = api_cache_clear();
+    log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
+    if (rds_command(invalidate_published, inv, "PUBLISH %s %s", INVALIDATE_CHANNEL, "all") != 0)
+        invalidate_published(inv, NULL, "redis not configured");
+}
+
 int api_init(struct event_base *base, const struct config *cfg)
 {
-    (void)base;
+    struct timeval tv;
+    int rc = -1;
+
     ac.max_age_s = (long long)(cfg->max_data_age_hours > 0 ? cfg->max_data_age_hours : 2160) * 3600;
-    return 0;
+    snprintf(ac.cache_control, sizeof(ac.cache_control), "public, max-age=%d",
+             cfg->cache_max_age >= 0 ? cfg->cache_max_age : 300);
+    ac.poll_s = cfg->version_poll > 0 ? cfg->version_poll : 30;
+    admin_key_init(cfg);
+    api_cache_clear();
+    ac.poll_ev = event_new(base, -1, EV_PERSIST, poll_version, NULL);
+    tv.tv_sec = ac.poll_s;
+    tv.tv_usec = 0;
+    if (ac.poll_ev == NULL || event_add(ac.poll_ev, &tv) != 0) {
+        log_error("api: cannot start the data version poll");
+        goto out;
+    }
+    poll_version(-1, 0, NULL);
+    /* Without Redis (not configured) the poll alone keeps the cache honest. */
+    if (cfg->redis_url != NULL && cfg->redis_url[0] != '\0' &&
+        (rds_subscribe(VERSION_CHANNEL, on_version_msg, NULL) != 0 ||
+         rds_subscribe(INVALIDATE_CHANNEL, on_invalidate_msg, NULL) != 0))
+        log_warn("api: cannot subscribe to Redis; relying on the data version poll");
+    rc = 0;
+out:
+    return rc;
 }
 
 void api_exit(void)
 {
+    if (ac.poll_ev != NULL) {
+        event_free(ac.poll_ev);
+        ac.poll_ev = NULL;
+    }
+    api_cache_clear();
 }

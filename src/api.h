@@ -15,6 +15,19 @@
  * (bad_parameter, naming it), 404 (unknown_district / unknown_state), 503 (no_data before
  * the first load, database_unavailable). `lang=hi|en` (default en) picks `name` fields.
  * Nearby coordinates are rounded to 2 decimals before use and never logged or stored.
+ *
+ *   POST /api/v1/cache/invalidate              drop every worker's cache (admin only)
+ *
+ * Caching (api_cache.h): JSON answers are pre-rendered per data version in each worker,
+ * with a strong ETag (If-None-Match gives 304), gzip when accepted, Cache-Control max-age
+ * from kore.conf (cache_max_age_seconds, default 300) and "cached":true only when served
+ * from the cache. A worker drops its cache when the ETL publishes a new data version on
+ * the Redis channel hisaab:data-version, when its poll of data_version (every
+ * data_version_poll_seconds, default 30) sees a new one, and on hisaab:cache-invalidate.
+ *
+ * Admin key: `Authorization: Bearer <key>` where key is env HISAAB_ADMIN_KEY (16 to 79
+ * characters) or, when that is unset, the lower-case hex HMAC-SHA256 of the label
+ * "hisaab-admin-v1" keyed with HISAAB_SECRET. With neither, admin endpoints answer 403.
  */
 #ifndef HISAAB_API_H
 #define HISAAB_API_H
@@ -31,7 +44,8 @@ struct http_request;
 
 /*
  * Per worker, after api_health_init() (which starts Postgres and Redis): keep the
- * settings the handlers need. Returns 0 or -1.
+ * settings the handlers need, start the data version poll and the Redis subscriptions.
+ * Returns 0 or -1.
  */
 int api_init(struct event_base *base, const struct config *cfg) __attribute__((warn_unused_result));
 
@@ -46,5 +60,6 @@ void api_summary(struct http_request *req);
 void api_history(struct http_request *req);
 void api_comparison(struct http_request *req);
 void api_export(struct http_request *req);
+void api_cache_invalidate(struct http_request *req);
 
 #endif

@@ -27,6 +27,7 @@ static const struct handler_entry handlers[] = {
     {"api_history", (void *)api_history},
     {"api_comparison", (void *)api_comparison},
     {"api_export", (void *)api_export},
+    {"api_cache_invalidate", (void *)api_cache_invalidate},
     {NULL, NULL},
 };
 

@@ -224,38 +224,51 @@ static const char summary_sql[] =
                                                                   " 'trend', json_build_object("
                                                                   "  "
                                                                   "'avg_days_per_household',"
-                                                                  " " TREND("m.average_days_of_"
-                                                                            "employment_provided_"
-                                                                            "per_household",
-                                                                            "st.avg_days_per_"
-                                                                            "household") ","
-                                                                                         "  "
-                                                                                         "'avg_"
-                                                                                         "wage_"
-                                                                                         "rate',"
-                                                                                         " " TREND(
-                                                                                             "m."
-                                                                                             "avera"
-                                                                                             "ge_"
-                                                                                             "wage_"
-                                                                                             "rate_"
-                                                                                             "per_"
-                                                                                             "day_"
-                                                                                             "per_"
-                                                                                             "perso"
-                                                                                             "n",
-                                                                                             "st."
-                                                                                             "avg_"
-                                                                                             "wage_"
-                                                                                             "rate") ","
-                                                                                                     "  'payments_within_15_days_pct', " TREND(
-                                                                                                         "m.percentage_payments_gererated_within_15_days",
-                                                                                                         "st.payments_within_15_days_pct") ","
-                                                                                                                                           "  'women_persondays', " TREND(
-                                                                                                                                               "m.women_persondays::numeric / NULLIF(m.persondays_of_central_liability_so_far, 0)",
-                                                                                                                                               "st.women_persondays::numeric / NULLIF(st.persondays_of_central_liability_so_far, 0)") "),"
-                                                                                                                                                                                                                                      " 'trend_band_pct', 5)"
-                                                                                                                                                                                                                                      " FROM d JOIN m ON true LEFT JOIN st ON true LEFT JOIN ly ON true, r)::text";
+                                                                  " " TREND(
+                                                                      "m.average_days_of_"
+                                                                      "employment_provided_"
+                                                                      "per_household",
+                                                                      "st.avg_days_per_"
+                                                                      "household") ","
+                                                                                   "  "
+                                                                                   "'avg_"
+                                                                                   "wage_"
+                                                                                   "rate',"
+                                                                                   " " TREND(
+                                                                                       "m."
+                                                                                       "avera"
+                                                                                       "ge_"
+                                                                                       "wage_"
+                                                                                       "rate_"
+                                                                                       "per_"
+                                                                                       "day_"
+                                                                                       "per_"
+                                                                                       "perso"
+                                                                                       "n",
+                                                                                       "st."
+                                                                                       "avg_"
+                                                                                       "wage_"
+                                                                                       "rate") ","
+                                                                                               "  "
+                                                                                               "'pa"
+                                                                                               "yme"
+                                                                                               "nts"
+                                                                                               "_wi"
+                                                                                               "thi"
+                                                                                               "n_"
+                                                                                               "15_"
+                                                                                               "day"
+                                                                                               "s_"
+                                                                                               "pct"
+                                                                                               "',"
+                                                                                               " " TREND(
+                                                                                                   "m.percentage_payments_gererated_within_15_days",
+                                                                                                   "st.payments_within_15_days_pct") ","
+                                                                                                                                     "  'women_persondays', " TREND(
+                                                                                                                                         "m.women_persondays::numeric / NULLIF(m.persondays_of_central_liability_so_far, 0)",
+                                                                                                                                         "st.women_persondays::numeric / NULLIF(st.persondays_of_central_liability_so_far, 0)") "),"
+                                                                                                                                                                                                                                " 'trend_band_pct', 5)"
+                                                                                                                                                                                                                                " FROM d JOIN m ON true LEFT JOIN st ON true LEFT JOIN ly ON true, r)::text";
 
 static const char history_sql[] =
     "WITH d AS (SELECT d.*, s.name_en AS s_en, s.name_hi AS s_hi FROM districts d"
@@ -336,6 +349,7 @@ static const char export_sql[] =
     " ORDER BY f.district_code, f.fin_year, f.fy_month LIMIT $6::int";
 
 struct call {
+    district_store_version_fn version_cb;
     district_store_fn cb;
     void *arg;
     struct district_store_export *cur;
@@ -376,6 +390,46 @@ static int run(const char *sql, int n, const char *const *params, pg_result_fn d
     c->arg = arg;
     c->cur = cur;
     if (pg_query(sql, n, params, done, c) != 0) {
+        free(c);
+        goto out;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static void version_done(void *arg, const PGresult *res, const char *err)
+{
+    struct call *c = arg;
+    district_store_version_fn cb = c->version_cb;
+    void *cb_arg = c->arg;
+    long long v;
+    char *end;
+
+    free(c);
+    if (res == NULL) {
+        cb(cb_arg, -1, err != NULL ? err : "?");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        cb(cb_arg, 0, NULL);
+        return;
+    }
+    v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+    if (PQgetisnull(res, 0, 0) || *end != '\0' || v < 0)
+        cb(cb_arg, -1, "unexpected result");
+    else
+        cb(cb_arg, v, NULL);
+}
+
+int district_store_version(district_store_version_fn cb, void *arg)
+{
+    struct call *c = xcalloc(1, sizeof(*c));
+    int rc = -1;
+
+    c->version_cb = cb;
+    c->arg = arg;
+    if (pg_query("SELECT version FROM data_version WHERE id = 1", 0, NULL, version_done, c) != 0) {
         free(c);
         goto out;
     }

@@ -95,6 +95,14 @@ int district_store_history(const char *lang, const char *id, const char *months,
 int district_store_comparison(const char *lang, const char *state, const char *metric,
                               district_store_fn cb, void *arg) __attribute__((warn_unused_result));
 
+/*
+ * The data version (data_version.version; 0 before the first load): cb(arg, version,
+ * NULL), or cb(arg, -1, err) on failure. Same returns as the queries above.
+ */
+typedef void (*district_store_version_fn)(void *arg, long long version, const char *err);
+int district_store_version(district_store_version_fn cb, void *arg)
+    __attribute__((warn_unused_result));
+
 /* 1 if name is one of the metric names above. */
 int district_store_is_metric(const char *name);
 

@@ -107,8 +107,13 @@ def conf_text(port, extra_hisaab=""):
         text = f.read()
     text = re.sub(r"(?m)^(\s*bind\s+)\S+\s+\d+", r"\g<1>127.0.0.1 %d" % port, text)
     text = re.sub(r"(?m)^workers\s+\d+", "workers 2", text)
-    if extra_hisaab:
-        text = re.sub(r"(?m)^hisaab \{", "hisaab {\n" + extra_hisaab, text)
+    for line in extra_hisaab.strip().splitlines():
+        key = line.split()[0]
+        pat = r"(?m)^\s*%s\s+.*$" % re.escape(key)
+        if re.search(pat, text):
+            text = re.sub(pat, "\t" + line.strip(), text)
+        else:
+            text = re.sub(r"(?m)^hisaab \{", "hisaab {\n\t" + line.strip(), text)
     return text
 
 
@@ -441,15 +446,194 @@ class ApiTest(unittest.TestCase):
         self.ok("/api/v1/states")
 
 
-class NoDataTest(unittest.TestCase):
-    """Before the ETL has loaded anything every data endpoint answers 503 no_data."""
+ADMIN_KEY = "test-admin-key-0123456789"
+
+
+def modified_sample(path, district, delta):
+    """The sample plus one more complete snapshot of district's latest month (persondays
+    + delta); returns the new persondays."""
+    row = dict(LATEST[district])
+    new = int(num(row["Persondays_of_Central_Liability_so_far"])) + delta
+    row["Persondays_of_Central_Liability_so_far"] = str(new)
+    with open(SAMPLE, newline="") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        rows = list(reader)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+        w.writerow(row)
+    return new
+
+
+class CacheTest(unittest.TestCase):
+    """Pre-rendered answers, ETag/304, gzip, invalidation by the admin, by an ETL reload
+    (Redis message) and by the data version poll while Redis is down. Tests run in name
+    order and share one server."""
+
+    SUMMARY = "/api/v1/districts/1752/summary"
 
     @classmethod
     def setUpClass(cls):
         needs_binaries()
         cls.svc = harness.Services()
         harness.etl(cls.svc, "migrate")
-        cls.srv = Server(cls.svc.env()).start()
+        harness.etl(cls.svc, "run", "--source", SAMPLE, "--format", "csv")
+        cls.tmp = tempfile.mkdtemp(prefix="hisaab-api-csv-")
+        cls.srv = Server(cls.svc.env(HISAAB_ADMIN_KEY=ADMIN_KEY),
+                         "\tdata_version_poll_seconds 1\n\tcache_max_age_seconds 120\n").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def get(self, path=SUMMARY, headers=None):
+        status, h, body = self.srv.request(path, headers=headers)
+        self.assertEqual(status, 200, body)
+        if h.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        return h, json.loads(body)
+
+    def until_cached(self, path=SUMMARY, headers=None):
+        """Request until a worker answers from its cache (each worker caches on a miss)."""
+        for _ in range(20):
+            h, doc = self.get(path, headers)
+            if doc["cached"]:
+                return h, doc
+        self.fail("never answered from the cache")
+
+    def invalidate(self, key=ADMIN_KEY):
+        return self.srv.request("/api/v1/cache/invalidate", method="POST",
+                                headers={"Authorization": "Bearer " + key})
+
+    def test_1_etag_304_gzip(self):
+        st, _ = self.invalidate()[:2]
+        self.assertEqual(st, 200)
+        time.sleep(0.3)
+        h1, d1 = self.get()
+        self.assertIs(d1["cached"], False)
+        h2, d2 = self.until_cached()
+        self.assertEqual(d1["data"], d2["data"])
+        self.assertEqual(h1["etag"], h2["etag"])
+        self.assertRegex(h1["etag"], r'^"v\d+-[0-9a-f]{16}"$')
+        self.assertEqual(h2["cache-control"], "public, max-age=120")
+        self.assertEqual(h2["vary"], "Accept-Encoding")
+        # Conditional requests: 304 without a body, on hits and misses alike.
+        for _ in range(4):
+            st, h, body = self.srv.request(self.SUMMARY, headers={"If-None-Match": h1["etag"]})
+            self.assertEqual(st, 304)
+            self.assertEqual(body, b"")
+            self.assertEqual(h["etag"], h1["etag"])
+        st, _, _ = self.srv.request(self.SUMMARY, headers={"If-None-Match": '"v0-0000000000000000"'})
+        self.assertEqual(st, 200)
+        # gzip: its own ETag; identity when refused.
+        hz, dz = self.until_cached(headers={"Accept-Encoding": "gzip, deflate"})
+        self.assertEqual(hz["content-encoding"], "gzip")
+        self.assertEqual(hz["etag"], h1["etag"][:-1] + '-gz"')
+        self.assertEqual(dz["data"], d1["data"])
+        st, h, body = self.srv.request(self.SUMMARY, headers={"Accept-Encoding": "gzip",
+                                                              "If-None-Match": hz["etag"]})
+        self.assertEqual(st, 304)
+        st, h, body = self.srv.request(self.SUMMARY, headers={"Accept-Encoding": "gzip;q=0"})
+        self.assertNotIn("content-encoding", h)
+        self.assertEqual(json.loads(body)["data"], d1["data"])
+        # Other endpoints are cached too; errors are not.
+        for path in ("/api/v1/states", "/api/v1/districts?q=niw",
+                     "/api/v1/districts/1752/history?months=3",
+                     "/api/v1/states/17/comparison?metric=persondays",
+                     "/api/v1/districts/nearby?lat=24.7&lon=78.9"):
+            self.until_cached(path)
+        for _ in range(3):
+            self.assertEqual(self.srv.request("/api/v1/districts/9999/summary")[0], 404)
+
+    def test_2_invalidate_auth(self):
+        self.assertEqual(self.invalidate("wrong-key-wrong-key-wrong")[0], 401)
+        st, h, body = self.srv.request("/api/v1/cache/invalidate", method="POST")
+        self.assertEqual(st, 401)
+        self.assertEqual(json.loads(body)["error"]["code"], "unauthorized")
+        st, _, _ = self.srv.request("/api/v1/cache/invalidate")
+        self.assertEqual(st, 405)
+        self.until_cached()
+        st, _, body = self.invalidate()
+        self.assertEqual(st, 200)
+        doc = json.loads(body)
+        self.assertTrue(doc["data"]["other_workers_notified"])
+        time.sleep(0.3)
+        # Every worker dropped its copy: the next answer is fresh.
+        self.assertIs(self.get()[1]["cached"], False)
+
+    def test_3_etl_reload_drops_cache(self):
+        h0, d0 = self.until_cached()
+        path = os.path.join(self.tmp, "reload.csv")
+        new = modified_sample(path, 1752, 1000)
+        harness.etl(self.svc, "run", "--source", path, "--format", "csv")
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            h, d = self.get()
+            if d["data"]["metrics"]["persondays"] == new:
+                break
+            time.sleep(0.05)
+        self.assertEqual(d["data"]["metrics"]["persondays"], new)
+        self.assertIs(d["cached"], False)
+        self.assertNotEqual(h["etag"], h0["etag"])
+        # The old tag no longer matches.
+        st, _, _ = self.srv.request(self.SUMMARY, headers={"If-None-Match": h0["etag"]})
+        self.assertEqual(st, 200)
+        self.assertIn("data version", self.srv.stderr())
+
+    def test_4_redis_down_poll(self):
+        self.until_cached()
+        self.svc.stop_redis()
+        try:
+            # Still serving, from the cache and from Postgres.
+            for path in (self.SUMMARY, "/api/v1/districts/1707/summary", "/api/v1/states"):
+                self.get(path)
+            path = os.path.join(self.tmp, "reload2.csv")
+            new = modified_sample(path, 1752, 5000)
+            harness.etl(self.svc, "run", "--source", path, "--format", "csv")
+            # No Redis message can come: the 1-second poll of data_version notices.
+            deadline = time.time() + 8
+            while time.time() < deadline:
+                h, d = self.get()
+                if d["data"]["metrics"]["persondays"] == new:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(d["data"]["metrics"]["persondays"], new)
+            # The admin can still drop this worker's cache (the others are not told).
+            st, _, body = self.invalidate()
+            self.assertEqual(st, 200)
+            self.assertFalse(json.loads(body)["data"]["other_workers_notified"])
+        finally:
+            self.svc.start_redis()
+
+
+class NoDataTest(unittest.TestCase):
+    """Before the ETL has loaded anything every data endpoint answers 503 no_data. Also:
+    the admin key derived from HISAAB_SECRET."""
+
+    SECRET = "a-test-secret-for-hisaab"
+
+    @classmethod
+    def setUpClass(cls):
+        needs_binaries()
+        cls.svc = harness.Services()
+        harness.etl(cls.svc, "migrate")
+        env = cls.svc.env(HISAAB_SECRET=cls.SECRET)
+        env.pop("HISAAB_ADMIN_KEY", None)
+        cls.srv = Server(env).start()
+
+    def test_admin_key_from_secret(self):
+        import hashlib
+        import hmac
+        key = hmac.new(self.SECRET.encode(), b"hisaab-admin-v1", hashlib.sha256).hexdigest()
+        st, _, _ = self.srv.request("/api/v1/cache/invalidate", method="POST",
+                                    headers={"Authorization": "Bearer " + key})
+        self.assertEqual(st, 200)
+        st, _, _ = self.srv.request("/api/v1/cache/invalidate", method="POST",
+                                    headers={"Authorization": "Bearer " + key[:-1] + "0"})
+        self.assertEqual(st, 401)
 
     @classmethod
     def tearDownClass(cls):
