@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 
 #include "api_cache.h"
+#include "api_limit.h"
 #include "buf.h"
 #include "config.h"
 #include "district_store.h"
@@ -110,7 +111,8 @@ static void reply_not_found(struct http_request *req, const char *code)
 static void cache_headers(struct http_request *req, const char *etag)
 {
     http_add_header(req, "Cache-Control", ac.cache_control);
-    http_add_header(req, "Vary", "Accept-Encoding");
+    http_add_header(req, "Vary",
+                    api_limit_cors_enabled() ? "Accept-Encoding, Origin" : "Accept-Encoding");
     http_add_header(req, "ETag", etag);
 }
 
@@ -291,7 +293,7 @@ static const char *const p_districts[] = {"lang", "state", "q", NULL};
 static const char *const p_history[] = {"lang", "months", NULL};
 static const char *const p_comparison[] = {"lang", "metric", NULL};
 
-void api_states(struct http_request *req)
+static void states_run(struct http_request *req)
 {
     struct api_call *call = call_new(req, "unknown_state", p_lang);
 
@@ -299,7 +301,7 @@ void api_states(struct http_request *req)
         started(req, call, district_store_states(lang_of(req), json_done, call));
 }
 
-void api_districts(struct http_request *req)
+static void districts_run(struct http_request *req)
 {
     struct api_call *call = call_new(req, "unknown_state", p_districts);
 
@@ -329,7 +331,7 @@ static int coordinate(struct http_request *req, const char *name, double lo, dou
     return 0;
 }
 
-void api_nearby(struct http_request *req)
+static void nearby_run(struct http_request *req)
 {
     struct api_call *call;
     double lat, lon;
@@ -356,7 +358,7 @@ void api_nearby(struct http_request *req)
     started(req, call, district_store_nearby(lang_of(req), lat, lon, json_done, call));
 }
 
-void api_summary(struct http_request *req)
+static void summary_run(struct http_request *req)
 {
     struct api_call *call;
     char id[16];
@@ -370,7 +372,7 @@ void api_summary(struct http_request *req)
         started(req, call, district_store_summary(lang_of(req), id, ac.max_age_s, json_done, call));
 }
 
-void api_history(struct http_request *req)
+static void history_run(struct http_request *req)
 {
     const char *months = http_param(req, "months");
     struct api_call *call;
@@ -387,7 +389,7 @@ void api_history(struct http_request *req)
                                        call));
 }
 
-void api_comparison(struct http_request *req)
+static void comparison_run(struct http_request *req)
 {
     const char *metric = http_param(req, "metric");
     struct api_call *call;
@@ -482,7 +484,7 @@ static void export_batch_done(void *arg, enum district_store_status st, const ch
         export_finish(x);
 }
 
-void api_export(struct http_request *req)
+static void export_run(struct http_request *req)
 {
     const char *state = http_param(req, "state");
     const char *year = http_param(req, "fin_year");
@@ -501,6 +503,42 @@ void api_export(struct http_request *req)
         free(x);
         reply_unavailable(req);
     }
+}
+
+/* The public handlers: rate limits and CORS first (api_limit.h). */
+void api_states(struct http_request *req)
+{
+    api_limit_run(req, states_run);
+}
+
+void api_districts(struct http_request *req)
+{
+    api_limit_run(req, districts_run);
+}
+
+void api_nearby(struct http_request *req)
+{
+    api_limit_run(req, nearby_run);
+}
+
+void api_summary(struct http_request *req)
+{
+    api_limit_run(req, summary_run);
+}
+
+void api_history(struct http_request *req)
+{
+    api_limit_run(req, history_run);
+}
+
+void api_comparison(struct http_request *req)
+{
+    api_limit_run(req, comparison_run);
+}
+
+void api_export(struct http_request *req)
+{
+    api_limit_run(req, export_run);
 }
 
 static void version_done(void *arg, long long version, const char *err)
@@ -654,6 +692,7 @@ int api_init(struct event_base *base, const struct config *cfg)
              cfg->cache_max_age >= 0 ? cfg->cache_max_age : 300);
     ac.poll_s = cfg->version_poll > 0 ? cfg->version_poll : 30;
     admin_key_init(cfg);
+    api_limit_init(cfg);
     api_cache_clear();
     ac.poll_ev = event_new(base, -1, EV_PERSIST, poll_version, NULL);
     tv.tv_sec = ac.poll_s;
@@ -680,4 +719,5 @@ void api_exit(void)
         ac.poll_ev = NULL;
     }
     api_cache_clear();
+    api_limit_exit();
 }

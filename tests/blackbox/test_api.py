@@ -178,7 +178,7 @@ class ApiTest(unittest.TestCase):
         cls.svc = harness.Services()
         harness.etl(cls.svc, "migrate", env=cls.svc.env(HISAAB_SQL_DIR=os.path.join(harness.ROOT, "sql")))
         harness.etl(cls.svc, "run", "--source", SAMPLE, "--format", "csv")
-        cls.srv = Server(cls.svc.env()).start()
+        cls.srv = Server(cls.svc.env(), "rate_limit_ip 0").start()
 
     @classmethod
     def tearDownClass(cls):
@@ -482,7 +482,8 @@ class CacheTest(unittest.TestCase):
         harness.etl(cls.svc, "run", "--source", SAMPLE, "--format", "csv")
         cls.tmp = tempfile.mkdtemp(prefix="hisaab-api-csv-")
         cls.srv = Server(cls.svc.env(HISAAB_ADMIN_KEY=ADMIN_KEY),
-                         "\tdata_version_poll_seconds 1\n\tcache_max_age_seconds 120\n").start()
+                         "data_version_poll_seconds 1\ncache_max_age_seconds 120\n"
+                         "rate_limit_ip 0\n").start()
 
     @classmethod
     def tearDownClass(cls):
@@ -519,7 +520,7 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(h1["etag"], h2["etag"])
         self.assertRegex(h1["etag"], r'^"v\d+-[0-9a-f]{16}"$')
         self.assertEqual(h2["cache-control"], "public, max-age=120")
-        self.assertEqual(h2["vary"], "Accept-Encoding")
+        self.assertEqual(h2["vary"], "Accept-Encoding")  # no CORS allowlist here
         # Conditional requests: 304 without a body, on hits and misses alike.
         for _ in range(4):
             st, h, body = self.srv.request(self.SUMMARY, headers={"If-None-Match": h1["etag"]})
@@ -609,6 +610,105 @@ class CacheTest(unittest.TestCase):
             self.svc.start_redis()
 
 
+def client_key(secret, name):
+    """An API key as api_limit_make_key() issues it."""
+    import hashlib
+    import hmac
+    mac = hmac.new(secret.encode(), b"hisaab-client:" + name.encode(), hashlib.sha256)
+    return "%s.%s" % (name, mac.hexdigest()[:32])
+
+
+class RateLimitTest(unittest.TestCase):
+    """Limits counted in Redis across both workers, per IP and per API key, RateLimit-*
+    headers and 429 + Retry-After, the per-worker fallback while Redis is down, CORS."""
+
+    SECRET = "rate-limit-test-secret"
+
+    @classmethod
+    def setUpClass(cls):
+        needs_binaries()
+        cls.svc = harness.Services()
+        harness.etl(cls.svc, "migrate")
+        harness.etl(cls.svc, "run", "--source", SAMPLE, "--format", "csv")
+        cls.srv = Server(cls.svc.env(HISAAB_SECRET=cls.SECRET),
+                         "rate_limit_ip 5\nrate_limit_ip_window_seconds 3600\n"
+                         "rate_limit_client 8\nrate_limit_client_window_seconds 3600\n"
+                         "cors_origins https://a.example,https://b.example\n").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def wait_fresh_window(self, headers=None):
+        """Avoid starting a counted run in the last seconds of a fixed window."""
+        st, h, _ = self.srv.request("/api/v1/health")
+        now = time.time()
+        left = 3600 - int(now) % 3600
+        if left < 15:
+            time.sleep(left + 1)
+
+    def test_limits(self):
+        self.wait_fresh_window()
+        path = "/api/v1/districts/1752/summary"
+        # Per IP: 5 in the window, shared by both workers (a new connection each time).
+        for i in range(5):
+            st, h, body = self.srv.request(path)
+            self.assertEqual(st, 200, body)
+            self.assertEqual(h["ratelimit-limit"], "5")
+            self.assertEqual(h["ratelimit-remaining"], str(4 - i))
+            self.assertEqual(h["ratelimit-policy"], "5;w=3600")
+            self.assertTrue(0 < int(h["ratelimit-reset"]) <= 3600)
+        st, h, body = self.srv.request(path)
+        self.assertEqual(st, 429)
+        self.assertEqual(json.loads(body)["error"]["code"], "rate_limited")
+        self.assertEqual(h["ratelimit-remaining"], "0")
+        self.assertTrue(0 < int(h["retry-after"]) <= 3600)
+        self.assertEqual(h["retry-after"], h["ratelimit-reset"])
+        # Health and metrics are not limited.
+        self.assertEqual(self.srv.request("/api/v1/health")[0], 200)
+        # An API key has its own, larger allowance.
+        key = {"X-API-Key": client_key(self.SECRET, "partner-1")}
+        for i in range(8):
+            st, h, _ = self.srv.request(path, headers=key)
+            self.assertEqual(st, 200)
+            self.assertEqual(h["ratelimit-limit"], "8")
+            self.assertEqual(h["ratelimit-remaining"], str(7 - i))
+        self.assertEqual(self.srv.request(path, headers=key)[0], 429)
+        # A forged or malformed key is refused.
+        for bad in ("partner-1." + "0" * 32, "partner-1", "Partner.abc",
+                    client_key("other-secret", "partner-2")):
+            st, _, body = self.srv.request(path, headers={"X-API-Key": bad})
+            self.assertEqual(st, 401, bad)
+            self.assertEqual(json.loads(body)["error"]["code"], "invalid_api_key")
+
+    def test_redis_down_and_cors(self):
+        self.wait_fresh_window()
+        path = "/api/v1/states"
+        key = {"X-API-Key": client_key(self.SECRET, "cors-client")}
+        # CORS: allowed origins are echoed; others get nothing.
+        st, h, _ = self.srv.request(path, headers=dict(key, Origin="https://b.example"))
+        self.assertEqual(st, 200)
+        self.assertEqual(h["access-control-allow-origin"], "https://b.example")
+        self.assertIn("Origin", h["vary"])
+        st, h, _ = self.srv.request(path, headers=dict(key, Origin="https://evil.example"))
+        self.assertEqual(st, 200)
+        self.assertNotIn("access-control-allow-origin", h)
+        # Redis stopped: still serving, counted per worker (2 workers x 8 at most).
+        self.svc.stop_redis()
+        try:
+            down = {"X-API-Key": client_key(self.SECRET, "while-down")}
+            codes = [self.srv.request(path, headers=down)[0] for _ in range(20)]
+            self.assertEqual(codes[:8], [200] * 8, codes)
+            self.assertIn(429, codes)
+            self.assertLessEqual(codes.count(200), 16, codes)
+            st, _, body = self.srv.request("/api/v1/health")
+            doc = json.loads(body)
+            self.assertEqual(doc["status"], "degraded")
+            self.assertIn("redis_down", doc["reasons"])
+        finally:
+            self.svc.start_redis()
+
+
 class NoDataTest(unittest.TestCase):
     """Before the ETL has loaded anything every data endpoint answers 503 no_data. Also:
     the admin key derived from HISAAB_SECRET."""
@@ -622,7 +722,11 @@ class NoDataTest(unittest.TestCase):
         harness.etl(cls.svc, "migrate")
         env = cls.svc.env(HISAAB_SECRET=cls.SECRET)
         env.pop("HISAAB_ADMIN_KEY", None)
-        cls.srv = Server(env).start()
+        cls.srv = Server(env, "rate_limit_ip 0").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
 
     def test_admin_key_from_secret(self):
         import hashlib
