@@ -140,14 +140,15 @@ static int check_key(const char *key, char *name, size_t n)
     return 1;
 }
 
-static void cors(struct http_request *req)
+/* 1 when the request's Origin is on the allowlist. */
+static int cors(struct http_request *req)
 {
     const char *origin = http_header(req, "Origin");
     const char *p;
     size_t olen, n;
 
     if (lc.origins == NULL || origin == NULL)
-        return;
+        return 0;
     olen = strlen(origin);
     for (p = lc.origins; *p != '\0';) {
         n = strcspn(p, ",");
@@ -156,12 +157,13 @@ static void cors(struct http_request *req)
             http_add_header(req, "Access-Control-Expose-Headers",
                             "ETag, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
                             "RateLimit-Policy, Retry-After");
-            return;
+            return 1;
         }
         p += n;
         if (*p == ',')
             p++;
     }
+    return 0;
 }
 
 int api_limit_cors_enabled(void)
@@ -257,7 +259,19 @@ void api_limit_run(struct http_request *req, api_limit_next_fn next)
     char name[KEY_NAME_MAX + 1], rkey[160];
     long long now = (long long)time(NULL), window;
 
-    cors(req);
+    if (http_method(req) == CFG_METHOD_OPTIONS) {
+        /* A CORS preflight (or a plain OPTIONS): answered here, not counted. */
+        if (cors(req)) {
+            http_add_header(req, "Access-Control-Allow-Methods", "GET, HEAD");
+            http_add_header(req, "Access-Control-Allow-Headers",
+                            "X-API-Key, If-None-Match, Accept-Language");
+            http_add_header(req, "Access-Control-Max-Age", "600");
+        }
+        http_add_header(req, "Allow", "GET, HEAD, OPTIONS");
+        http_reply(req, 204, NULL, NULL, 0);
+        return;
+    }
+    (void)cors(req);
     c = xcalloc(1, sizeof(*c));
     c->req = req;
     c->next = next;

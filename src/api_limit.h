@@ -19,6 +19,8 @@
  * CORS: when the request's Origin is one of kore.conf's cors_origins (comma-separated,
  * exact match), Access-Control-Allow-Origin echoes it; other origins get no CORS headers
  * (the browser then refuses the answer). Cacheable answers then say Vary: Origin too.
+ * OPTIONS (a preflight) is answered 204 here, with Access-Control-Allow-Methods/-Headers/
+ * -Max-Age for an allowed Origin, and is not counted.
  */
 #ifndef HISAAB_API_LIMIT_H
 #define HISAAB_API_LIMIT_H
@@ -42,8 +44,8 @@ void api_limit_exit(void);
 
 /*
  * Add CORS headers, count the request against its limit, then call next(req), or answer
- * 401 / 429 itself. next may run later, from a Redis callback; the request is answered
- * exactly once either way.
+ * 401 / 429 (or an OPTIONS preflight) itself. next may run later, from a Redis callback; the
+ * request is answered exactly once either way.
  */
 void api_limit_run(struct http_request *req, api_limit_next_fn next);
 

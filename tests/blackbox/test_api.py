@@ -693,6 +693,21 @@ class RateLimitTest(unittest.TestCase):
         st, h, _ = self.srv.request(path, headers=dict(key, Origin="https://evil.example"))
         self.assertEqual(st, 200)
         self.assertNotIn("access-control-allow-origin", h)
+        # Preflights: answered, never counted against a limit.
+        pre = {"Origin": "https://a.example", "Access-Control-Request-Method": "GET",
+               "Access-Control-Request-Headers": "x-api-key"}
+        for _ in range(10):
+            st, h, body = self.srv.request("/api/v1/districts/1752/summary", method="OPTIONS",
+                                           headers=pre)
+            self.assertEqual(st, 204)
+            self.assertEqual(body, b"")
+            self.assertEqual(h["access-control-allow-origin"], "https://a.example")
+            self.assertIn("GET", h["access-control-allow-methods"])
+            self.assertIn("X-API-Key", h["access-control-allow-headers"])
+        st, h, _ = self.srv.request("/api/v1/states", method="OPTIONS",
+                                    headers=dict(pre, Origin="https://evil.example"))
+        self.assertEqual(st, 204)
+        self.assertNotIn("access-control-allow-origin", h)
         # Redis stopped: still serving, counted per worker (2 workers x 8 at most).
         self.svc.stop_redis()
         try:
