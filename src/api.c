@@ -38,6 +38,13 @@
 #define INVALIDATE_CHANNEL "hisaab:cache-invalidate"
 /* What the admin key is derived from when HISAAB_ADMIN_KEY is not set. */
 #define ADMIN_KEY_LABEL "hisaab-admin-v1"
+/* Answers shared between workers in Redis: key prefix and lifetime (seconds). Keys carry
+ * the data version, so a new version never sees an old answer. */
+#define SHARED_PREFIX "hisaab:api:v"
+#define SHARED_TTL 3600
+/* Bumped by every admin invalidation; part of every shared key, so an invalidation also
+ * retires every shared answer. */
+#define EPOCH_KEY "hisaab:api:epoch"
 
 static struct {
     long long max_age_s;
@@ -45,13 +52,22 @@ static struct {
     int poll_s;
     struct event *poll_ev;
     char admin_key[80]; /* "" = admin endpoints disabled */
+    long long epoch;    /* EPOCH_KEY as last seen */
 } ac = {.max_age_s = 2160LL * 3600};
 
-/* What a JSON handler is waiting for. */
+/* Which query a JSON request needs. */
+enum api_kind { Q_STATES, Q_DISTRICTS, Q_NEARBY, Q_SUMMARY, Q_HISTORY, Q_COMPARISON };
+
+/* What a JSON handler is waiting for: its query's arguments (copied) and cache key. */
 struct api_call {
     struct http_request *req;
     const char *not_found;  /* 404 code for this endpoint */
-    unsigned long long gen; /* cache generation when the query started */
+    unsigned long long gen; /* cache generation when the request started */
+    enum api_kind kind;
+    char lang[4];
+    char a[80], b[80]; /* id / state / q / months / metric, by kind */
+    int has_a, has_b;  /* 0 = parameter absent (SQL NULL) */
+    double lat, lon;
     char key[API_CACHE_KEY_MAX];
 };
 
@@ -139,8 +155,11 @@ static int serve_cached(struct http_request *req, const char *key)
     return 1;
 }
 
-/* A fresh answer: store it in the cache, then reply (304, gzip or plain). */
-static void reply_fresh(struct api_call *call, const char *text, size_t len)
+/*
+ * An answer not in this worker's cache (from Postgres, or from Redis when cached is 1):
+ * store it in the cache, then reply (304, gzip or plain).
+ */
+static void reply_fresh(struct api_call *call, const char *text, size_t len, int cached)
 {
     struct http_request *req = call->req;
     char etag[48], gz_etag[52];
@@ -155,7 +174,7 @@ static void reply_fresh(struct api_call *call, const char *text, size_t len)
     if (envelope(&b, text, len, 1) == 0)
         (void)api_cache_put(call->key, call->gen, b.data, b.len, etag);
     buf_reset(&b);
-    if (envelope(&b, text, len, 0) != 0) {
+    if (envelope(&b, text, len, cached) != 0) {
         http_reply_error(req, 500, "internal", "The answer is too large.");
         goto out;
     }
@@ -181,15 +200,37 @@ out:
     buf_free(&b);
 }
 
+static void ignore_reply(void *arg, const redisReply *reply, const char *err)
+{
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+/* The Redis key of a shared answer; -1 when it cannot be shared. */
+static int shared_key(const struct api_call *call, char *out, size_t n)
+{
+    int w;
+
+    if (call->gen != api_cache_generation() || api_cache_version() < 0)
+        return -1;
+    w = snprintf(out, n, SHARED_PREFIX "%lld.%lld:%s", api_cache_version(), ac.epoch, call->key);
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
 static void json_done(void *arg, enum district_store_status st, const char *text, size_t len,
                       const char *err)
 {
     struct api_call *call = arg;
     struct http_request *req = call->req;
+    char rkey[API_CACHE_KEY_MAX + 64];
 
     switch (st) {
     case DISTRICT_STORE_OK:
-        reply_fresh(call, text, len);
+        if (shared_key(call, rkey, sizeof(rkey)) == 0 &&
+            rds_command(ignore_reply, NULL, "SET %s %b EX %d", rkey, text, len, SHARED_TTL) != 0)
+            log_debug("api: answer not shared (redis not configured)");
+        reply_fresh(call, text, len, 0);
         break;
     case DISTRICT_STORE_NOT_FOUND:
         reply_not_found(req, call->not_found);
@@ -204,6 +245,68 @@ static void json_done(void *arg, enum district_store_status st, const char *text
         break;
     }
     free(call);
+}
+
+/* Start the Postgres query for call. Returns 0 or -1 (pg not started). */
+static int query(struct api_call *c)
+{
+    const char *a = c->has_a ? c->a : NULL, *b = c->has_b ? c->b : NULL;
+
+    switch (c->kind) {
+    case Q_STATES:
+        return district_store_states(c->lang, json_done, c);
+    case Q_DISTRICTS:
+        return district_store_districts(c->lang, a, b, json_done, c);
+    case Q_NEARBY:
+        return district_store_nearby(c->lang, c->lat, c->lon, json_done, c);
+    case Q_SUMMARY:
+        return district_store_summary(c->lang, c->a, ac.max_age_s, json_done, c);
+    case Q_HISTORY:
+        return district_store_history(c->lang, c->a, b != NULL ? b : "12", json_done, c);
+    case Q_COMPARISON:
+    default:
+        return district_store_comparison(c->lang, c->a, c->b, json_done, c);
+    }
+}
+
+static void run_query(struct api_call *call)
+{
+    if (query(call) != 0) {
+        reply_unavailable(call->req);
+        free(call);
+    }
+}
+
+static void shared_got(void *arg, const redisReply *reply, const char *err)
+{
+    struct api_call *call = arg;
+
+    (void)err;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len > 0 &&
+        call->gen == api_cache_generation()) {
+        reply_fresh(call, reply->str, (size_t)reply->len, 1);
+        free(call);
+        return;
+    }
+    run_query(call); /* not shared yet, Redis down, or the cache was dropped meanwhile */
+}
+
+/* Answer call: from Redis when another worker shared it, else from Postgres. */
+static void fetch(struct api_call *call)
+{
+    char rkey[API_CACHE_KEY_MAX + 64];
+
+    if (rds_is_up() && shared_key(call, rkey, sizeof(rkey)) == 0 &&
+        rds_command(shared_got, call, "GET %s", rkey) == 0)
+        return;
+    run_query(call);
+}
+
+static const char *lang_of(struct http_request *req)
+{
+    const char *lang = http_param(req, "lang");
+
+    return lang != NULL ? lang : "en";
 }
 
 /*
@@ -234,14 +337,16 @@ static int cache_key(struct http_request *req, const char *const *names, char *o
  * A call context for a cacheable request, or NULL when the request was answered from the
  * cache. names are the parameters that make the answer differ.
  */
-static struct api_call *call_new(struct http_request *req, const char *not_found,
-                                 const char *const *names)
+static struct api_call *call_new(struct http_request *req, enum api_kind kind,
+                                 const char *not_found, const char *const *names)
 {
     struct api_call *call = xcalloc(1, sizeof(*call));
 
     call->req = req;
+    call->kind = kind;
     call->not_found = not_found;
     call->gen = api_cache_generation();
+    snprintf(call->lang, sizeof(call->lang), "%s", lang_of(req));
     if (cache_key(req, names, call->key, sizeof(call->key)) != 0) {
         call->gen = ~0ULL; /* never stored */
     } else if (serve_cached(req, call->key)) {
@@ -251,20 +356,11 @@ static struct api_call *call_new(struct http_request *req, const char *not_found
     return call;
 }
 
-/* Finish a handler whose store call could not start. */
-static void started(struct http_request *req, struct api_call *call, int rc)
+/* Copy an optional parameter into dst (has = 0 when absent). */
+static void copy_param(const char *v, char *dst, size_t n, int *has)
 {
-    if (call != NULL && rc != 0) {
-        free(call);
-        reply_unavailable(req);
-    }
-}
-
-static const char *lang_of(struct http_request *req)
-{
-    const char *lang = http_param(req, "lang");
-
-    return lang != NULL ? lang : "en";
+    *has = v != NULL;
+    snprintf(dst, n, "%s", v != NULL ? v : "");
 }
 
 /*
@@ -295,20 +391,21 @@ static const char *const p_comparison[] = {"lang", "metric", NULL};
 
 static void states_run(struct http_request *req)
 {
-    struct api_call *call = call_new(req, "unknown_state", p_lang);
+    struct api_call *call = call_new(req, Q_STATES, "unknown_state", p_lang);
 
     if (call != NULL)
-        started(req, call, district_store_states(lang_of(req), json_done, call));
+        fetch(call);
 }
 
 static void districts_run(struct http_request *req)
 {
-    struct api_call *call = call_new(req, "unknown_state", p_districts);
+    struct api_call *call = call_new(req, Q_DISTRICTS, "unknown_state", p_districts);
 
-    if (call != NULL)
-        started(req, call,
-                district_store_districts(lang_of(req), http_param(req, "state"),
-                                         http_param(req, "q"), json_done, call));
+    if (call == NULL)
+        return;
+    copy_param(http_param(req, "state"), call->a, sizeof(call->a), &call->has_a);
+    copy_param(http_param(req, "q"), call->b, sizeof(call->b), &call->has_b);
+    fetch(call);
 }
 
 /* A validated coordinate, rounded to 2 decimals; -1 when missing or outside [lo, hi]. */
@@ -346,16 +443,19 @@ static void nearby_run(struct http_request *req)
     }
     call = xcalloc(1, sizeof(*call));
     call->req = req;
+    call->kind = Q_NEARBY;
     call->not_found = "unknown_district";
     call->gen = api_cache_generation();
+    snprintf(call->lang, sizeof(call->lang), "%s", lang_of(req));
+    call->lat = lat;
+    call->lon = lon;
     /* Keyed by the rounded coordinates only, so the cache holds no more than they say. */
-    snprintf(call->key, sizeof(call->key), "%s|%s|%.2f|%.2f", http_path(req), lang_of(req), lat,
-             lon);
+    snprintf(call->key, sizeof(call->key), "%s|%s|%.2f|%.2f", http_path(req), call->lang, lat, lon);
     if (serve_cached(req, call->key)) {
         free(call);
         return;
     }
-    started(req, call, district_store_nearby(lang_of(req), lat, lon, json_done, call));
+    fetch(call);
 }
 
 static void summary_run(struct http_request *req)
@@ -367,9 +467,11 @@ static void summary_run(struct http_request *req)
         reply_not_found(req, "unknown_district");
         return;
     }
-    call = call_new(req, "unknown_district", p_lang);
-    if (call != NULL)
-        started(req, call, district_store_summary(lang_of(req), id, ac.max_age_s, json_done, call));
+    call = call_new(req, Q_SUMMARY, "unknown_district", p_lang);
+    if (call == NULL)
+        return;
+    copy_param(id, call->a, sizeof(call->a), &call->has_a);
+    fetch(call);
 }
 
 static void history_run(struct http_request *req)
@@ -382,11 +484,12 @@ static void history_run(struct http_request *req)
         reply_not_found(req, "unknown_district");
         return;
     }
-    call = call_new(req, "unknown_district", p_history);
-    if (call != NULL)
-        started(req, call,
-                district_store_history(lang_of(req), id, months != NULL ? months : "12", json_done,
-                                       call));
+    call = call_new(req, Q_HISTORY, "unknown_district", p_history);
+    if (call == NULL)
+        return;
+    copy_param(id, call->a, sizeof(call->a), &call->has_a);
+    copy_param(months, call->b, sizeof(call->b), &call->has_b);
+    fetch(call);
 }
 
 static void comparison_run(struct http_request *req)
@@ -403,9 +506,12 @@ static void comparison_run(struct http_request *req)
         reply_bad_param(req, "metric");
         return;
     }
-    call = call_new(req, "unknown_state", p_comparison);
-    if (call != NULL)
-        started(req, call, district_store_comparison(lang_of(req), code, metric, json_done, call));
+    call = call_new(req, Q_COMPARISON, "unknown_state", p_comparison);
+    if (call == NULL)
+        return;
+    copy_param(code, call->a, sizeof(call->a), &call->has_a);
+    copy_param(metric, call->b, sizeof(call->b), &call->has_b);
+    fetch(call);
 }
 
 /*
@@ -553,6 +659,32 @@ static void version_done(void *arg, long long version, const char *err)
     api_cache_set_version(version);
 }
 
+/* A decimal number of len bytes at msg into *out; -1 when it is not one. */
+static int parse_ll(const char *msg, size_t len, long long *out)
+{
+    char text[32];
+    char *end;
+
+    if (len == 0 || len >= sizeof(text))
+        return -1;
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    errno = 0;
+    *out = strtoll(text, &end, 10);
+    return errno != 0 || *end != '\0' || *out < 0 ? -1 : 0;
+}
+
+static void epoch_got(void *arg, const redisReply *reply, const char *err)
+{
+    long long e;
+
+    (void)arg;
+    (void)err;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+        parse_ll(reply->str, (size_t)reply->len, &e) == 0)
+        ac.epoch = e;
+}
+
 static void poll_version(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -560,23 +692,19 @@ static void poll_version(evutil_socket_t fd, short what, void *arg)
     (void)arg;
     if (district_store_version(version_done, NULL) != 0)
         log_warn("api: data version poll: postgres not started");
+    /* The invalidation epoch too, in case a message was missed while Redis was away. */
+    if (rds_is_up() && rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
+        log_debug("api: epoch not polled");
 }
 
 /* The ETL's message: the new version as decimal text. */
+
 static void on_version_msg(void *arg, const char *msg, size_t len)
 {
-    char text[32];
     long long v;
-    char *end;
 
     (void)arg;
-    if (len == 0 || len >= sizeof(text))
-        return;
-    memcpy(text, msg, len);
-    text[len] = '\0';
-    errno = 0;
-    v = strtoll(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 0) {
+    if (parse_ll(msg, len, &v) != 0) {
         /* Not a number: make sure by asking Postgres. */
         poll_version(-1, 0, NULL);
         return;
@@ -588,11 +716,12 @@ static void on_version_msg(void *arg, const char *msg, size_t len)
 
 static void on_invalidate_msg(void *arg, const char *msg, size_t len)
 {
+    long long epoch;
     size_t n;
 
     (void)arg;
-    (void)msg;
-    (void)len;
+    if (parse_ll(msg, len, &epoch) == 0)
+        ac.epoch = epoch;
     n = api_cache_clear();
     log_info("api: cache dropped on request (%zu entries)", n);
 }
@@ -661,6 +790,22 @@ static void invalidate_published(void *arg, const redisReply *reply, const char 
     free(inv);
 }
 
+/* The new epoch: tell every worker (this one included) to use it and drop its cache. */
+static void epoch_bumped(void *arg, const redisReply *reply, const char *err)
+{
+    struct invalidate *inv = arg;
+    char e[32];
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        invalidate_published(inv, NULL, err != NULL ? err : "unexpected reply");
+        return;
+    }
+    ac.epoch = reply->integer;
+    snprintf(e, sizeof(e), "%lld", reply->integer);
+    if (rds_command(invalidate_published, inv, "PUBLISH %s %s", INVALIDATE_CHANNEL, e) != 0)
+        invalidate_published(inv, NULL, "redis not configured");
+}
+
 void api_cache_invalidate(struct http_request *req)
 {
     struct invalidate *inv;
@@ -678,7 +823,7 @@ void api_cache_invalidate(struct http_request *req)
     inv->req = req;
     inv->dropped = api_cache_clear();
     log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
-    if (rds_command(invalidate_published, inv, "PUBLISH %s %s", INVALIDATE_CHANNEL, "all") != 0)
+    if (rds_command(epoch_bumped, inv, "INCR %s", EPOCH_KEY) != 0)
         invalidate_published(inv, NULL, "redis not configured");
 }
 
@@ -702,6 +847,8 @@ int api_init(struct event_base *base, const struct config *cfg)
         goto out;
     }
     poll_version(-1, 0, NULL);
+    if (rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
+        log_debug("api: no redis: answers are not shared between workers");
     /* Without Redis (not configured) the poll alone keeps the cache honest. */
     if (cfg->redis_url != NULL && cfg->redis_url[0] != '\0' &&
         (rds_subscribe(VERSION_CHANNEL, on_version_msg, NULL) != 0 ||

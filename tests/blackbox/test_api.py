@@ -562,8 +562,13 @@ class CacheTest(unittest.TestCase):
         doc = json.loads(body)
         self.assertTrue(doc["data"]["other_workers_notified"])
         time.sleep(0.3)
-        # Every worker dropped its copy: the next answer is fresh.
+        # Every worker dropped its copy: the next answer is fresh. It is shared through
+        # Redis, so no worker goes to Postgres for it again.
         self.assertIs(self.get()[1]["cached"], False)
+        for _ in range(10):
+            self.assertIs(self.get()[1]["cached"], True)
+        keys = self.svc.redis.cli("--scan", "--pattern", "hisaab:api:v*").split()
+        self.assertTrue(any(k.endswith(":/api/v1/districts/1752/summary|") for k in keys), keys)
 
     def test_3_etl_reload_drops_cache(self):
         h0, d0 = self.until_cached()
