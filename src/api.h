@@ -24,6 +24,10 @@
  * from the cache. A worker drops its cache when the ETL publishes a new data version on
  * the Redis channel hisaab:data-version, when its poll of data_version (every
  * data_version_poll_seconds, default 30) sees a new one, and on hisaab:cache-invalidate.
+ * Answers are also shared between workers through Redis (hisaab:api:v<version>.<epoch>:
+ * <key>, one hour), so one worker's Postgres query serves the others; an admin
+ * invalidation bumps the epoch (hisaab:api:epoch) and so retires every shared answer.
+ * Every data endpoint is rate limited first (api_limit.h).
  *
  * Admin key: `Authorization: Bearer <key>` where key is env HISAAB_ADMIN_KEY (16 to 79
  * characters) or, when that is unset, the lower-case hex HMAC-SHA256 of the label
