@@ -614,6 +614,27 @@ class CacheTest(unittest.TestCase):
         finally:
             self.svc.start_redis()
 
+    def test_5_postgres_down(self):
+        self.until_cached()
+        self.svc.pg.stop()
+        try:
+            # Cached answers are still served; others get a plain 503 without internals.
+            h, d = self.until_cached()
+            self.assertIs(d["cached"], True)
+            st, _, body = self.srv.request("/api/v1/districts/1701/history?months=2")
+            self.assertEqual(st, 503)
+            err = json.loads(body)["error"]
+            self.assertEqual(err["code"], "database_unavailable")
+            self.assertNotRegex(err["message"].lower(), "postgres|connection|sql|5432|127\\.0")
+        finally:
+            self.svc.pg.start()
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.srv.request("/api/v1/districts/1701/history?months=2")[0] == 200:
+                break
+            time.sleep(0.2)
+        self.assertEqual(self.srv.request("/api/v1/districts/1701/history?months=2")[0], 200)
+
 
 def client_key(secret, name):
     """An API key as api_limit_make_key() issues it."""
