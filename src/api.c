@@ -212,7 +212,9 @@ static int shared_key(const struct api_call *call, char *out, size_t n)
 {
     int w;
 
-    if (call->gen != api_cache_generation() || api_cache_version() < 0)
+    /* Nearby answers stay in this worker's memory: coordinates, even rounded, never go
+     * to Redis. */
+    if (call->kind == Q_NEARBY || call->gen != api_cache_generation() || api_cache_version() < 0)
         return -1;
     w = snprintf(out, n, SHARED_PREFIX "%lld.%lld:%s", api_cache_version(), ac.epoch, call->key);
     return w < 0 || (size_t)w >= n ? -1 : 0;
@@ -579,6 +581,10 @@ static void export_batch_done(void *arg, enum district_store_status st, const ch
         http_add_header(req, "Cache-Control", "public, max-age=60");
         http_reply_start(req, 200, "text/csv; charset=utf-8");
         x->streaming = 1;
+        if (http_method(req) == CFG_METHOD_HEAD) {
+            export_finish(x); /* the headers are all HEAD wants */
+            return;
+        }
     }
     if (st != DISTRICT_STORE_OK) {
         /* Mid-stream failure: the status line is gone; cut the body short. */

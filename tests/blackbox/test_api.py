@@ -429,6 +429,14 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(len(body.decode().splitlines()), 1)
         self.assertTrue(body.startswith(b"state_code,district_code,district_name,fin_year"))
 
+    def test_export_head(self):
+        st, h, body = self.srv.request("/api/v1/export.csv?state=17", method="HEAD")
+        self.assertEqual(st, 200)
+        self.assertEqual(body, b"")
+        self.assertTrue(h["content-type"].startswith("text/csv"))
+        self.assertEqual(self.srv.request("/api/v1/export.csv?state=99", method="HEAD")[0], 404)
+        self.ok("/api/v1/states")  # the connection pool and the worker are fine
+
     def test_export_errors(self):
         self.error("/api/v1/export.csv?state=99", 404, "unknown_state")
         self.error("/api/v1/export.csv", 400, "bad_parameter", "state")
@@ -569,6 +577,8 @@ class CacheTest(unittest.TestCase):
             self.assertIs(self.get()[1]["cached"], True)
         keys = self.svc.redis.cli("--scan", "--pattern", "hisaab:api:v*").split()
         self.assertTrue(any(k.endswith(":/api/v1/districts/1752/summary|") for k in keys), keys)
+        # Coordinates never reach Redis, not even rounded.
+        self.assertFalse([k for k in keys if "nearby" in k], keys)
 
     def test_3_etl_reload_drops_cache(self):
         h0, d0 = self.until_cached()
