@@ -784,11 +784,14 @@ static void invalidate_published(void *arg, const redisReply *reply, const char 
     char ts[32];
 
     now_iso(ts, sizeof(ts));
-    doc = json_pack("{s:s, s:{s:I, s:b, s:I}, s:s, s:b, s:s}", "status", "ok", "data", "dropped",
-                    (json_int_t)inv->dropped, "other_workers_notified",
-                    reply != NULL && reply->type == REDIS_REPLY_INTEGER, "data_version",
-                    (json_int_t)api_cache_version(), "timestamp", ts, "cached", 0, "version",
-                    API_VERSION);
+    /* subscribers: worker processes (this one included) that got the message. */
+    doc = json_pack(
+        "{s:s, s:{s:I, s:b, s:I, s:I}, s:s, s:b, s:s}", "status", "ok", "data", "dropped",
+        (json_int_t)inv->dropped, "other_workers_notified",
+        reply != NULL && reply->type == REDIS_REPLY_INTEGER, "subscribers",
+        (json_int_t)(reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0),
+        "data_version", (json_int_t)api_cache_version(), "timestamp", ts, "cached", 0, "version",
+        API_VERSION);
     if (reply == NULL)
         log_warn("api: cache invalidation not published: %s", err != NULL ? err : "?");
     http_add_header(inv->req, "Cache-Control", "no-store");

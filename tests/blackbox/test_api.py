@@ -569,6 +569,7 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(st, 200)
         doc = json.loads(body)
         self.assertTrue(doc["data"]["other_workers_notified"])
+        self.assertEqual(doc["data"]["subscribers"], 2)
         time.sleep(0.3)
         # Every worker dropped its copy: the next answer is fresh. It is shared through
         # Redis, so no worker goes to Postgres for it again.
@@ -625,7 +626,18 @@ class CacheTest(unittest.TestCase):
             self.svc.start_redis()
 
     def test_5_postgres_down(self):
-        self.until_cached()
+        # Redis is back (test 4 restarted it, empty): wait until this worker's connection is,
+        # then have the answer rendered once so every worker can serve it (local or shared).
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            st, _, body = self.invalidate()
+            if st == 200 and json.loads(body)["data"]["subscribers"] == 2:  # both workers
+                break
+            time.sleep(0.2)
+        time.sleep(0.3)
+        self.get()
+        for _ in range(10):
+            self.assertIs(self.get()[1]["cached"], True)
         self.svc.pg.stop()
         try:
             # Cached answers are still served; others get a plain 503 without internals.
