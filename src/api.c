@@ -156,21 +156,96 @@ static int serve_cached(struct http_request *req, const char *key)
 }
 
 /*
+ * Labels of the metrics and trend words in both languages, added to summary, history and
+ * comparison answers as `labels` (in the requested language).
+ */
+static const struct {
+    const char *name, *en, *hi;
+} label_table[] = {
+    {"households_worked", "Households that worked", "काम करने वाले परिवार"},
+    {"individuals_worked", "People who worked", "काम करने वाले लोग"},
+    {"persondays", "Person-days of work", "कुल मानव दिवस (काम के दिन)"},
+    {"women_persondays", "Person-days worked by women", "महिलाओं के मानव दिवस"},
+    {"sc_persondays", "Person-days worked by Scheduled Castes", "अनुसूचित जाति के मानव दिवस"},
+    {"st_persondays", "Person-days worked by Scheduled Tribes", "अनुसूचित जनजाति के मानव दिवस"},
+    {"avg_days_per_household", "Average days of work per household", "प्रति परिवार औसत काम के दिन"},
+    {"avg_wage_rate", "Average daily wage (Rs)", "औसत दैनिक मज़दूरी (रुपये)"},
+    {"hh_completed_100_days", "Households that got 100 days of work", "100 दिन काम पाने वाले परिवार"},
+    {"works_completed", "Works completed", "पूरे हुए काम"},
+    {"works_ongoing", "Works in progress", "चल रहे काम"},
+    {"works_taken_up", "Works taken up", "शुरू किए गए काम"},
+    {"payments_within_15_days_pct", "Wages paid within 15 days (%)",
+     "15 दिन के अंदर मज़दूरी भुगतान (%)"},
+    {"active_job_cards", "Active job cards", "सक्रिय जॉब कार्ड"},
+    {"active_workers", "Active workers", "सक्रिय श्रमिक"},
+    {"total_expenditure_lakh", "Total spending (Rs lakh)", "कुल खर्च (लाख रुपये)"},
+    {"wages_lakh", "Wages paid (Rs lakh)", "मज़दूरी पर खर्च (लाख रुपये)"},
+    {"trend_up", "Better than the state", "राज्य से बेहतर"},
+    {"trend_down", "Worse than the state", "राज्य से कम"},
+    {"trend_steady", "About the same as the state", "राज्य के लगभग बराबर"},
+};
+
+/* `"labels":{...},` for lang into b. Returns 0 or -1. */
+static int put_labels(struct buf *b, const char *lang)
+{
+    json_t *o = json_object();
+    char *text;
+    size_t i;
+    int rc = -1;
+
+    for (i = 0; i < sizeof(label_table) / sizeof(label_table[0]); i++)
+        json_object_set_new(
+            o, label_table[i].name,
+            json_string(strcmp(lang, "hi") == 0 ? label_table[i].hi : label_table[i].en));
+    text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (text != NULL && buf_puts(b, "\"labels\":") == 0 && buf_puts(b, text) == 0 &&
+        buf_puts(b, ",") == 0)
+        rc = 0;
+    free(text);
+    return rc;
+}
+
+/*
+ * The data text of call's answer: Postgres' object with `labels` spliced in first for the
+ * endpoints that show metrics. Returns 0 with the text in b, or -1.
+ */
+static int with_labels(const struct api_call *call, const char *text, size_t len, struct buf *b)
+{
+    if (call->kind != Q_SUMMARY && call->kind != Q_HISTORY && call->kind != Q_COMPARISON)
+        return buf_append(b, text, len);
+    if (len < 2 || text[0] != '{')
+        return -1;
+    return buf_puts(b, "{") == 0 && put_labels(b, call->lang) == 0 &&
+                   buf_append(b, text + 1, len - 1) == 0
+               ? 0
+               : -1;
+}
+
+/*
  * An answer not in this worker's cache (from Postgres, or from Redis when cached is 1):
  * store it in the cache, then reply (304, gzip or plain).
  */
-static void reply_fresh(struct api_call *call, const char *text, size_t len, int cached)
+static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, int cached)
 {
     struct http_request *req = call->req;
     char etag[48], gz_etag[52];
     char *zbody = NULL;
-    size_t zlen = 0;
-    struct buf b;
+    size_t zlen = 0, len;
+    struct buf b, data;
+    const char *text;
     int gz;
 
+    buf_init(&b, BODY_MAX);
+    buf_init(&data, BODY_MAX);
+    if (with_labels(call, raw, raw_len, &data) != 0) {
+        http_reply_error(req, 500, "internal", "The answer is too large.");
+        goto out;
+    }
+    text = data.data;
+    len = data.len;
     api_cache_etag(api_cache_version(), text, len, etag, sizeof(etag));
     snprintf(gz_etag, sizeof(gz_etag), "%.*s-gz\"", (int)(strlen(etag) - 1), etag);
-    buf_init(&b, BODY_MAX);
     if (envelope(&b, text, len, 1) == 0)
         (void)api_cache_put(call->key, call->gen, b.data, b.len, etag);
     buf_reset(&b);
@@ -198,6 +273,7 @@ static void reply_fresh(struct api_call *call, const char *text, size_t len, int
 out:
     free(zbody);
     buf_free(&b);
+    buf_free(&data);
 }
 
 static void ignore_reply(void *arg, const redisReply *reply, const char *err)

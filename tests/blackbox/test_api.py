@@ -341,8 +341,19 @@ class ApiTest(unittest.TestCase):
         self.assertTrue(seen - {"steady"}, seen)
 
     def test_summary_lang_and_errors(self):
-        self.assertEqual(self.ok("/api/v1/districts/1752/summary?lang=hi")["district"]["name"],
-                         "निवाड़ी")
+        hi = self.ok("/api/v1/districts/1752/summary?lang=hi")
+        self.assertEqual(hi["district"]["name"], "निवाड़ी")
+        en = self.ok("/api/v1/districts/1752/summary?lang=en")
+        self.assertEqual(en["district"]["name"], "Niwari")
+        # Labels of every metric and trend word, in the language asked for.
+        for doc in (hi, en, self.ok("/api/v1/districts/1752/history?months=1&lang=hi"),
+                    self.ok("/api/v1/states/17/comparison?metric=persondays")):
+            self.assertTrue(set(METRICS) | {"trend_up", "trend_down", "trend_steady"}
+                            <= set(doc["labels"]))
+        self.assertEqual(en["labels"]["persondays"], "Person-days of work")
+        self.assertRegex(hi["labels"]["persondays"], "[\u0900-\u097f]")
+        self.assertRegex(hi["labels"]["hh_completed_100_days"], "[\u0900-\u097f]")
+        self.assertEqual(hi["metrics"], en["metrics"])
         self.error("/api/v1/districts/9999/summary", 404, "unknown_district")
         self.error("/api/v1/districts/abc/summary", 404, "not_found")
         self.error("/api/v1/districts/1752/summary?lang=xx", 400, "bad_parameter", "lang")
