@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <zlib.h>
 
@@ -44,13 +45,37 @@ static size_t bucket_of(const char *key)
     return (size_t)(fnv1a(key, strlen(key), FNV_BASIS) % NBUCKETS);
 }
 
+static long long now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+static void entry_free(struct api_cache_entry *e)
+{
+    free(e->key);
+    free(e->body);
+    free(e->gz);
+    free(e);
+}
+
 const struct api_cache_entry *api_cache_get(const char *key)
 {
-    struct api_cache_entry *e;
+    struct api_cache_entry *e, **link;
 
-    for (e = cache.buckets[bucket_of(key)]; e != NULL; e = e->next)
-        if (strcmp(e->key, key) == 0)
+    for (link = &cache.buckets[bucket_of(key)]; (e = *link) != NULL; link = &e->next) {
+        if (strcmp(e->key, key) != 0)
+            continue;
+        if (now_s() - e->born < API_CACHE_TTL)
             return e;
+        *link = e->next;
+        cache.bytes -= e->body_len + e->gz_len + strlen(e->key);
+        cache.count--;
+        entry_free(e);
+        return NULL;
+    }
     return NULL;
 }
 
@@ -72,10 +97,7 @@ size_t api_cache_clear(void)
     for (i = 0; i < NBUCKETS; i++) {
         for (e = cache.buckets[i]; e != NULL; e = next) {
             next = e->next;
-            free(e->key);
-            free(e->body);
-            free(e->gz);
-            free(e);
+            entry_free(e);
         }
         cache.buckets[i] = NULL;
     }
@@ -115,6 +137,7 @@ const struct api_cache_entry *api_cache_put(const char *key, unsigned long long 
     memcpy(e->etag, etag, elen + 1);
     /* Same tag with "-gz" before the closing quote: another representation. */
     snprintf(e->gz_etag, sizeof(e->gz_etag), "%.*s-gz\"", (int)(elen - 1), etag);
+    e->born = now_s();
     cache.bytes += len + e->gz_len + strlen(key);
     cache.count++;
     b = bucket_of(key);

@@ -19,6 +19,9 @@
 #define API_CACHE_MAX_BYTES (24u << 20)
 /* Longest key. */
 #define API_CACHE_KEY_MAX 256
+/* Seconds an entry lives even without a new data version (so `stale` and the like are
+ * at most this late). */
+#define API_CACHE_TTL 3600
 
 struct api_cache_entry {
     char *key;
@@ -28,10 +31,12 @@ struct api_cache_entry {
     size_t gz_len;
     char etag[48];    /* strong, quoted: "v<version>-<hash>" */
     char gz_etag[52]; /* the gzip representation's: "v<version>-<hash>-gz" */
+    long long born;   /* monotonic seconds when stored */
     struct api_cache_entry *next;
 };
 
-/* The entry for key, or NULL. Borrowed until the next api_cache_* call that changes it. */
+/* The entry for key (NULL when absent or older than API_CACHE_TTL, which drops it).
+ * Borrowed until the next api_cache_* call that changes the cache. */
 const struct api_cache_entry *api_cache_get(const char *key);
 
 /*

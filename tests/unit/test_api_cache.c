@@ -59,6 +59,23 @@ static void test_put_get_and_drop(void **state)
     assert_null(api_cache_get("/a|en"));
 }
 
+static void test_ttl(void **state)
+{
+    struct api_cache_entry *e;
+    char etag[48];
+
+    (void)state;
+    api_cache_etag(1, "{}", 2, etag, sizeof(etag));
+    e = (struct api_cache_entry *)api_cache_put("/t", api_cache_generation(), "{}", 2, etag);
+    assert_non_null(e);
+    assert_non_null(api_cache_get("/t"));
+    e->born -= API_CACHE_TTL; /* as if stored an hour ago */
+    assert_null(api_cache_get("/t"));
+    assert_int_equal(cache.count, 0);
+    assert_int_equal(cache.bytes, 0);
+    assert_non_null(api_cache_put("/t", api_cache_generation(), "{}", 2, etag));
+}
+
 static void test_cap(void **state)
 {
     static char big[1 << 20];
@@ -152,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_put_get_and_drop, setup),
         cmocka_unit_test_setup(test_cap, setup),
+        cmocka_unit_test_setup(test_ttl, setup),
         cmocka_unit_test_setup(test_etag, setup),
         cmocka_unit_test_setup(test_accepts_gzip, setup),
         cmocka_unit_test_setup(test_gzip_round_trip, setup),
