@@ -663,9 +663,10 @@ static void export_batch_done(void *arg, enum district_store_status st, const ch
         }
     }
     if (st != DISTRICT_STORE_OK) {
-        /* Mid-stream failure: the status line is gone; cut the body short. */
+        /* Mid-stream failure: the status line is gone; make the cut visible. */
         log_warn("api: export cut short: %s", err != NULL ? err : "?");
-        export_finish(x);
+        http_reply_abort(req);
+        free(x);
         return;
     }
     if (http_reply_chunk(req, text, len, export_next, x) != 0)
