@@ -285,12 +285,8 @@ static void *lookup(const char *name)
     static const struct {
         const char *name;
         http_handler_fn fn;
-    } t[] = {{"h_twice", h_twice},
-             {"h_alloc", h_alloc},
-             {"h_status", h_status},
-             {"h_form", h_form},
-             {"h_later", h_later},
-             {"h_stream", h_stream}};
+    } t[] = {{"h_twice", h_twice}, {"h_alloc", h_alloc}, {"h_status", h_status},
+             {"h_form", h_form},   {"h_later", h_later}, {"h_stream", h_stream}};
     size_t i;
 
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
