@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -667,6 +668,57 @@ class CacheTest(unittest.TestCase):
                 break
             time.sleep(0.2)
         self.assertEqual(self.srv.request("/api/v1/districts/1701/history?months=2")[0], 200)
+
+
+class LargeExportTest(unittest.TestCase):
+    """The export across many batches (1000 rows per query): a generated national-size
+    file, every row of the largest state exactly once, in key order."""
+
+    @classmethod
+    def setUpClass(cls):
+        needs_binaries()
+        cls.svc = harness.Services()
+        cls.tmp = tempfile.mkdtemp(prefix="hisaab-api-big-")
+        path = os.path.join(cls.tmp, "national.csv")
+        subprocess.run([sys.executable, os.path.join(harness.ROOT, "tests", "bench",
+                                                     "gen_national.py"), path,
+                        "--records", "120000"], check=True, timeout=120,
+                       stdout=subprocess.DEVNULL)
+        harness.etl(cls.svc, "migrate")
+        harness.etl(cls.svc, "run", "--source", path, "--format", "csv")
+        cls.srv = Server(cls.svc.env(), "rate_limit_ip 0").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_many_batches(self):
+        state, n = self.svc.psql("SELECT state_code, count(*) FROM monthly_figures "
+                                 "GROUP BY 1 ORDER BY 2 DESC LIMIT 1")[0]
+        n = int(n)
+        self.assertGreater(n, 1000)  # more than one batch
+        st, h, body = self.srv.request("/api/v1/export.csv?state=" + state, timeout=60)
+        self.assertEqual(st, 200)
+        rows = list(csv.DictReader(body.decode("utf-8").splitlines()))
+        self.assertEqual(len(rows), n)
+        keys = [(int(r["district_code"]), r["fin_year"], int(r["fy_month"])) for r in rows]
+        self.assertEqual(keys, sorted(keys))
+        self.assertEqual(len(set(keys)), n)
+        want = self.svc.psql("SELECT district_code, fin_year, month, "
+                             "persondays_of_central_liability_so_far FROM monthly_figures "
+                             "WHERE state_code = %d" % int(state))
+        got = {(r["district_code"], r["fin_year"], r["month"]):
+               r["persondays_of_central_liability_so_far"] for r in rows}
+        for d, fy, m, pd in want:
+            self.assertEqual(got[(d, fy, m)], pd)
+        # One year only.
+        fy = rows[0]["fin_year"]
+        st, _, body = self.srv.request("/api/v1/export.csv?state=%s&fin_year=%s" % (state, fy),
+                                       timeout=60)
+        year_rows = list(csv.DictReader(body.decode("utf-8").splitlines()))
+        self.assertEqual(len(year_rows), sum(1 for r in rows if r["fin_year"] == fy))
+        self.assertTrue(all(r["fin_year"] == fy for r in year_rows))
 
 
 def client_key(secret, name):
