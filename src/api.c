@@ -233,7 +233,7 @@ static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, 
     char *zbody = NULL;
     size_t zlen = 0, len;
     struct buf b, data;
-    const char *text;
+    const char *text, *inm, *tag;
     int gz;
 
     buf_init(&b, BODY_MAX);
@@ -253,21 +253,19 @@ static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, 
         http_reply_error(req, 500, "internal", "The answer is too large.");
         goto out;
     }
+    inm = http_header(req, "If-None-Match");
     gz = api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
-    cache_headers(req, gz ? gz_etag : etag);
-    if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? gz_etag : etag)) {
-        http_reply(req, 304, NULL, NULL, 0);
-        goto out;
-    }
-    if (gz)
+    if (gz && !api_cache_etag_match(inm, gz_etag))
         zbody = api_cache_gzip(b.data, b.len, &zlen);
-    if (zbody != NULL) {
+    /* The gzip tag only when the gzip form is what goes out (or is what the client has). */
+    tag = gz && (zbody != NULL || api_cache_etag_match(inm, gz_etag)) ? gz_etag : etag;
+    cache_headers(req, tag);
+    if (api_cache_etag_match(inm, tag)) {
+        http_reply(req, 304, NULL, NULL, 0);
+    } else if (zbody != NULL) {
         http_add_header(req, "Content-Encoding", "gzip");
         http_reply(req, 200, "application/json; charset=utf-8", zbody, zlen);
     } else {
-        /* Without a gzip body the plain one goes out; its own tag, not the gzip one. */
-        if (gz)
-            cache_headers(req, etag);
         http_reply(req, 200, "application/json; charset=utf-8", b.data, b.len);
     }
 out:
