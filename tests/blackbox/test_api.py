@@ -569,6 +569,22 @@ class CacheTest(unittest.TestCase):
         for _ in range(3):
             self.assertEqual(self.srv.request("/api/v1/districts/9999/summary")[0], 404)
 
+    def test_1b_headers_once(self):
+        for headers in ({}, {"Accept-Encoding": "gzip"}):
+            for _ in range(4):  # misses and hits
+                c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+                try:
+                    c.request("GET", "/api/v1/districts/1707/summary", headers=headers)
+                    r = c.getresponse()
+                    names = [k.lower() for k, _ in r.getheaders()]
+                    r.read()
+                finally:
+                    c.close()
+                self.assertEqual(r.status, 200)
+                for name in ("etag", "cache-control", "vary", "content-type",
+                             "content-length", "x-content-type-options"):
+                    self.assertEqual(names.count(name), 1, (name, names))
+
     def test_2_invalidate_auth(self):
         self.assertEqual(self.invalidate("wrong-key-wrong-key-wrong")[0], 401)
         st, h, body = self.srv.request("/api/v1/cache/invalidate", method="POST")
