@@ -890,7 +890,7 @@ static void epoch_bumped(void *arg, const redisReply *reply, const char *err)
         invalidate_published(inv, NULL, "redis not configured");
 }
 
-void api_cache_invalidate(struct http_request *req)
+static void invalidate_run(struct http_request *req)
 {
     struct invalidate *inv;
 
@@ -909,6 +909,12 @@ void api_cache_invalidate(struct http_request *req)
     log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
     if (rds_command(epoch_bumped, inv, "INCR %s", EPOCH_KEY) != 0)
         invalidate_published(inv, NULL, "redis not configured");
+}
+
+/* Rate limited like the rest, so guessing the key costs as much as any request. */
+void api_cache_invalidate(struct http_request *req)
+{
+    api_limit_run(req, invalidate_run);
 }
 
 int api_init(struct event_base *base, const struct config *cfg)

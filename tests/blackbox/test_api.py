@@ -791,6 +791,10 @@ class RateLimitTest(unittest.TestCase):
         self.assertEqual(h["ratelimit-remaining"], "0")
         self.assertTrue(0 < int(h["retry-after"]) <= 3600)
         self.assertEqual(h["retry-after"], h["ratelimit-reset"])
+        # Guessing the admin key is limited like everything else.
+        st, h, _ = self.srv.request("/api/v1/cache/invalidate", method="POST",
+                                    headers={"Authorization": "Bearer guess-guess-guess-1"})
+        self.assertEqual(st, 429)
         # Health and metrics are not limited.
         self.assertEqual(self.srv.request("/api/v1/health")[0], 200)
         # An API key has its own, larger allowance.
