@@ -1,0 +1,253 @@
+/*
+ * hisaab-etl: the command that keeps the MGNREGA figures in Postgres current.
+ *
+ *   hisaab-etl migrate
+ *   hisaab-etl run [--source PATH|URL] [--format json|xml|csv] [--state NAME]
+ *                  [--fin-year YYYY-YYYY] [--every 6h] [--limit N]
+ *   hisaab-etl status
+ *
+ * Environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE,
+ * HISAAB_DATA_SOURCE / HISAAB_DATA_FORMAT (the default source when --source is absent),
+ * HISAAB_ETL_STATES (comma-separated states fetched one at a time from the API),
+ * HISAAB_LOG_LEVEL. Exit codes: 0 ok, 1 failure, 2 usage error, 3 another run holds the
+ * lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch.h"
+#include "format.h"
+#include "migrate.h"
+#include "run.h"
+#include "log.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hisaab-etl migrate\n"
+               "       hisaab-etl run [--source PATH|URL] [--format json|xml|csv] "
+               "[--state NAME]\n"
+               "                      [--fin-year YYYY-YYYY] [--every 30m|6h|1d] [--limit N]\n"
+               "       hisaab-etl status\n"
+               "environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY,\n"
+               "             DATA_GOV_API_BASE, HISAAB_DATA_SOURCE, HISAAB_DATA_FORMAT,\n"
+               "             HISAAB_ETL_STATES\n");
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : NULL;
+}
+
+static int valid_fin_year(const char *s)
+{
+    struct slice sl = slice_from_cstr(s);
+
+    return strlen(s) == 9 && etl_parse_fin_year(sl) > 0;
+}
+
+static int cmd_migrate(const char *dburl)
+{
+    PGconn *db = etl_connect(dburl);
+    int applied = 0, rc = 1;
+
+    if (db == NULL)
+        goto out;
+    if (etl_migrate(db, &applied) != 0)
+        goto out;
+    printf("migrations applied: %d\n", applied);
+    rc = 0;
+out:
+    PQfinish(db);
+    return rc;
+}
+
+static int print_query(PGconn *db, const char *title, const char *sql)
+{
+    PGresult *res = PQexec(db, sql);
+    int i, j, rc = -1;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "hisaab-etl: %s", PQerrorMessage(db));
+        goto out;
+    }
+    printf("%s\n", title);
+    for (j = 0; j < PQnfields(res); j++)
+        printf("%s%s", j ? " | " : "  ", PQfname(res, j));
+    printf("\n");
+    for (i = 0; i < PQntuples(res); i++) {
+        for (j = 0; j < PQnfields(res); j++)
+            printf("%s%s", j ? " | " : "  ", PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j));
+        printf("\n");
+    }
+    rc = 0;
+out:
+    PQclear(res);
+    return rc;
+}
+
+static int cmd_status(const char *dburl)
+{
+    PGconn *db = etl_connect(dburl);
+    int rc = 1;
+
+    if (db == NULL)
+        goto out;
+    if (print_query(db, "data:",
+                    "SELECT (SELECT version FROM data_version) AS data_version, "
+                    "(SELECT updated_at FROM data_version) AS updated_at, "
+                    "(SELECT count(*) FROM states) AS states, "
+                    "(SELECT count(*) FROM districts) AS districts, "
+                    "(SELECT count(*) FROM monthly_figures) AS monthly_rows, "
+                    "(SELECT count(*) FROM data_quality_flags) AS flags, "
+                    "(SELECT max(fin_year) FROM monthly_figures) AS latest_year") != 0 ||
+        print_query(db, "last runs:",
+                    "SELECT id, started_at, finished_at, status, format, records_read AS read, "
+                    "records_rejected AS rejected, rows_changed AS changed, "
+                    "array_to_string(states_ok, ', ') AS states_ok, "
+                    "array_to_string(states_failed, ', ') AS states_failed, data_version, "
+                    "source, error FROM etl_runs ORDER BY id DESC LIMIT 10") != 0)
+        goto out;
+    rc = 0;
+out:
+    PQfinish(db);
+    return rc;
+}
+
+/* Parse a positive long option value. */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv, const char *dburl)
+{
+    struct etl_options o;
+    enum etl_format fmt;
+    int i, rc;
+
+    memset(&o, 0, sizeof(o));
+    o.database_url = dburl;
+    o.redis_url = env_nonempty("REDIS_URL");
+    o.api_key = env_nonempty("DATA_GOV_API_KEY");
+    o.states = env_nonempty("HISAAB_ETL_STATES");
+    for (i = 0; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (val == NULL) {
+            fprintf(stderr, "hisaab-etl run: %s needs a value\n", opt);
+            return EXIT_USAGE;
+        }
+        if (strcmp(opt, "--source") == 0) {
+            o.source = val;
+        } else if (strcmp(opt, "--format") == 0) {
+            if (etl_format_from_name(val, &fmt) != 0) {
+                fprintf(stderr, "hisaab-etl run: --format must be json, xml or csv, not '%s'\n",
+                        val);
+                return EXIT_USAGE;
+            }
+            o.format = val;
+        } else if (strcmp(opt, "--state") == 0) {
+            if (*val == '\0' || strlen(val) > 100) {
+                fprintf(stderr, "hisaab-etl run: --state needs a state name\n");
+                return EXIT_USAGE;
+            }
+            o.state = val;
+        } else if (strcmp(opt, "--fin-year") == 0) {
+            if (!valid_fin_year(val)) {
+                fprintf(stderr, "hisaab-etl run: --fin-year must look like 2024-2025, not '%s'\n",
+                        val);
+                return EXIT_USAGE;
+            }
+            o.fin_year = val;
+        } else if (strcmp(opt, "--every") == 0) {
+            if (etl_parse_interval(val, &o.every_s) != 0) {
+                fprintf(stderr,
+                        "hisaab-etl run: --every takes an interval like 30m, 6h or 1d, "
+                        "not '%s'\n",
+                        val);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(opt, "--limit") == 0) {
+            if (parse_long(val, 1, 100000, &o.limit) != 0) {
+                fprintf(stderr, "hisaab-etl run: --limit must be 1..100000, not '%s'\n", val);
+                return EXIT_USAGE;
+            }
+        } else {
+            fprintf(stderr, "hisaab-etl run: unknown option '%s'\n", opt);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    if (o.source == NULL) {
+        o.source = env_nonempty("HISAAB_DATA_SOURCE");
+        if (o.format == NULL)
+            o.format = env_nonempty("HISAAB_DATA_FORMAT");
+        if (o.format != NULL && etl_format_from_name(o.format, &fmt) != 0) {
+            fprintf(stderr, "hisaab-etl: HISAAB_DATA_FORMAT must be json, xml or csv\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (o.source == NULL) {
+        /* The API itself: its base from the environment or the default. */
+        o.source = env_nonempty("DATA_GOV_API_BASE");
+        if (o.source == NULL)
+            o.source = ETL_DEFAULT_API_BASE;
+    }
+    rc = etl_run(&o);
+    if (rc == ETL_RUN_LOCKED) {
+        fprintf(stderr, "hisaab-etl: another run is in progress (lock held); try later\n");
+        return 3;
+    }
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dburl;
+
+    log_init("hisaab-etl", log_level_parse(getenv("HISAAB_LOG_LEVEL")));
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "migrate") != 0 && strcmp(argv[1], "run") != 0 &&
+        strcmp(argv[1], "status") != 0) {
+        fprintf(stderr, "hisaab-etl: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "run") != 0 && argc > 2) {
+        fprintf(stderr, "hisaab-etl %s: takes no arguments\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    dburl = env_nonempty("DATABASE_URL");
+    if (dburl == NULL) {
+        fprintf(stderr, "hisaab-etl: DATABASE_URL is not set\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "migrate") == 0)
+        return cmd_migrate(dburl);
+    if (strcmp(argv[1], "status") == 0)
+        return cmd_status(dburl);
+    return cmd_run(argc - 2, argv + 2, dburl);
+}
