@@ -31,7 +31,7 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit blackbox bench lint clean
+.PHONY: all deps run test unit blackbox bench bench-parse lint clean
 
 all: $(B)/hisaab $(B)/hisaab-etl
 
@@ -74,6 +74,18 @@ blackbox: all
 
 bench: deps all
 	@./tests/bench/run
+
+# Parse+clean speed of libetl on a generated national-size CSV (400,000 records).
+$(B)/bench_parse: tests/bench/bench_parse.c $(B)/libetl.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/national.csv: tests/bench/gen_national.py
+	@mkdir -p $(dir $@)
+	python3 tests/bench/gen_national.py $@
+
+bench-parse: $(B)/bench_parse $(B)/bench/national.csv
+	$(B)/bench_parse $(B)/bench/national.csv
 
 lint:
 	@clang-format --dry-run -Werror src/*.c src/*.h etl/*.c etl/*.h tests/unit/*.c
