@@ -165,7 +165,10 @@ static int on_page(void *arg, const char *data, size_t len, struct etl_page_info
     long recno = p->run->recno, rejected = p->run->rejected;
 
     p->run->batch = p->page;
-    if (etl_parse(p->run->fmt, data, len, on_record, p->run, info, err, errlen) != 0) {
+    if (etl_parse(p->run->fmt, data, len, on_record, p->run, info, err, errlen) != 0 ||
+        (info->count >= 0 && info->count != info->records &&
+         snprintf(err, errlen, "envelope count %lld but %lld records", info->count,
+                  info->records) > 0)) {
         p->run->recno = recno;
         p->run->rejected = rejected;
         etl_batch_clear(p->page);
@@ -309,6 +312,8 @@ static void run_api(struct run_ctx *c, const struct etl_options *o)
     if (o->limit > 0)
         fo.limit = o->limit;
     fo.format = c->fmt;
+    if (fo.api_key == NULL || *fo.api_key == '\0')
+        log_warn("run: DATA_GOV_API_KEY is not set; data.gov.in will refuse the requests");
     if (o->state && *o->state) {
         run_api_state(c, &fo, o->state, o->fin_year);
         return;
