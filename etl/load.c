@@ -168,6 +168,28 @@ void etl_batch_merge(struct etl_batch *dst, struct etl_batch *src)
     memset(src->slot, 0, src->nslots * sizeof(*src->slot));
 }
 
+/* "Jammu And Kashmir" -> "Jammu and Kashmir": joining words stay lower case inside a name. */
+static void lower_small_words(char *s)
+{
+    static const char *const small[] = {"And", "Of", NULL};
+    size_t i = 0, j, n;
+    int k;
+
+    while (s[i] != '\0') {
+        if (!isalpha((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        for (j = i; isalpha((unsigned char)s[j]); j++)
+            ;
+        n = j - i;
+        for (k = 0; small[k] && i > 0 && s[j] != '\0'; k++)
+            if (strlen(small[k]) == n && strncmp(s + i, small[k], n) == 0 && s[i - 1] == ' ')
+                s[i] = (char)tolower((unsigned char)s[i]);
+        i = j;
+    }
+}
+
 void etl_title_case(const char *in, char *out, size_t outlen)
 {
     size_t i, o = 0;
@@ -188,6 +210,7 @@ void etl_title_case(const char *in, char *out, size_t outlen)
         }
     }
     out[o] = '\0';
+    lower_small_words(out);
 }
 
 /* Append s escaped for COPY text format. */

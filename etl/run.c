@@ -167,8 +167,8 @@ static int on_page(void *arg, const char *data, size_t len, struct etl_page_info
     p->run->batch = p->page;
     if (etl_parse(p->run->fmt, data, len, on_record, p->run, info, err, errlen) != 0 ||
         (info->count >= 0 && info->count != info->records &&
-         snprintf(err, errlen, "envelope count %lld but %lld records", info->count,
-                  info->records) > 0)) {
+         snprintf(err, errlen, "envelope count %lld but %lld records", info->count, info->records) >
+             0)) {
         p->run->recno = recno;
         p->run->rejected = rejected;
         etl_batch_clear(p->page);

@@ -161,6 +161,11 @@ class FakeAPI:
                 h.wfile.write(half)
                 h.wfile.flush()
                 h.close_connection = True
+            elif action == "badcount":    # a well-formed page missing a record
+                total, page, off, lim = self.page(q)
+                body = json.dumps({"total": total, "count": len(page),
+                                   "records": page[:-1]}).encode()
+                self.reply(h, 200, body, "application/json")
             elif action == "cut":         # a complete response whose document is cut
                 ctype, body = self.body(q)
                 self.reply(h, 200, body[: len(body) * 2 // 3], ctype)
@@ -526,12 +531,12 @@ class EtlTest(unittest.TestCase):
         self.assertEqual(self.last_run()[0], "ok")
 
     def test_truncated_bodies_retried(self):
-        self.serve().script = ["short", "cut"]
+        self.serve().script = ["short", "cut", "badcount"]
         self.run_api("--limit", "50")
         log = self.svc.psql("SELECT attempt, coalesce(http_status, -1), error IS NOT NULL "
                             "FROM etl_fetch_log ORDER BY id")
-        self.assertEqual([r[0] for r in log], ["1", "2", "3"])
-        self.assertEqual([r[2] for r in log], ["t", "t", "f"])
+        self.assertEqual([r[0] for r in log], ["1", "2", "3", "4"])
+        self.assertEqual([r[2] for r in log], ["t", "t", "t", "f"])
         self.assertEqual(self.last_run()[0], "ok")
         # The cut page's records were not kept twice or half: exactly the fixture's keys.
         self.assertEqual(self.svc.psql1("SELECT count(*) FROM monthly_figures"),
