@@ -465,16 +465,25 @@ out:
 
 /* SQL for the per-state steps, built once from etl_fields. */
 struct load_sql {
-    struct buf copy;   /* COPY etl_stage (...) FROM STDIN */
-    struct buf upsert; /* monthly_figures upsert into etl_changed */
+    struct buf copy;      /* COPY etl_stage (...) FROM STDIN */
+    struct buf upsert;    /* monthly_figures upsert into etl_changed */
+    struct buf states;    /* states upsert */
+    struct buf districts; /* districts upsert */
 };
 
-static int build_sql(struct load_sql *q)
+static int build_states_sql(struct buf *q);
+static int build_districts_sql(struct buf *q, int has_map);
+
+static int build_sql(struct load_sql *q, int has_map)
 {
     int i, rc = -1;
 
     buf_init(&q->copy, SQL_MAX);
     buf_init(&q->upsert, SQL_MAX);
+    buf_init(&q->states, SQL_MAX);
+    buf_init(&q->districts, SQL_MAX);
+    if (build_states_sql(&q->states) != 0 || build_districts_sql(&q->districts, has_map) != 0)
+        goto out;
     if (buf_puts(&q->copy, "COPY etl_stage (state_code, district_code, state_name, "
                            "state_name_en, district_name, district_name_en, fin_year, "
                            "month, fy_month, ") != 0 ||
@@ -514,81 +523,79 @@ static void free_sql(struct load_sql *q)
 {
     buf_free(&q->copy);
     buf_free(&q->upsert);
+    buf_free(&q->states);
+    buf_free(&q->districts);
 }
 
-#define NORM(x) "regexp_replace(lower(" x "), '[^a-z]', '', 'g')"
+/* The normalised form of a name for matching: lower case, letters only. */
+#define NORM "regexp_replace(lower(%s), '[^a-z]', '', 'g')"
 
-static const char sql_states[] =
-    "INSERT INTO states AS t (state_code, name_en, name_hi, lgd_state_code) "
-    "SELECT s.state_code, s.state_name_en, r.name_hi, r.lgd_state_code FROM "
-    "(SELECT DISTINCT ON (state_code) state_code, state_name, state_name_en FROM etl_stage "
-    " ORDER BY state_code, source_record DESC) s "
-    "LEFT JOIN LATERAL (SELECT r.name_hi, r.lgd_state_code FROM ref_states r "
-    " WHERE r.nrega_state_code = s.state_code OR " NORM("r.name_en") " = " NORM(
-        "s.state_name") " ORDER BY (r.nrega_state_code IS NOT DISTINCT FROM s.state_code) DESC, "
-                        "r.lgd_state_code"
-                        " LIMIT 1) r ON true "
-                        "ON CONFLICT (state_code) DO UPDATE SET name_en = EXCLUDED.name_en, "
-                        " name_hi = COALESCE(EXCLUDED.name_hi, t.name_hi), "
-                        " lgd_state_code = COALESCE(EXCLUDED.lgd_state_code, t.lgd_state_code) "
-                        "WHERE (t.name_en, t.name_hi, t.lgd_state_code) IS DISTINCT FROM "
-                        "(EXCLUDED.name_en, "
-                        " COALESCE(EXCLUDED.name_hi, t.name_hi), COALESCE(EXCLUDED.lgd_state_code, "
-                        "t.lgd_state_code))";
+/* States: named from the source, crosswalked to ref_states by NREGA code or by name. */
+static int build_states_sql(struct buf *q)
+{
+    return buf_printf(
+        q,
+        "INSERT INTO states AS t (state_code, name_en, name_hi, lgd_state_code) "
+        "SELECT s.state_code, s.state_name_en, r.name_hi, r.lgd_state_code FROM "
+        "(SELECT DISTINCT ON (state_code) state_code, state_name, state_name_en "
+        " FROM etl_stage ORDER BY state_code, source_record DESC) s "
+        "LEFT JOIN LATERAL (SELECT r.name_hi, r.lgd_state_code FROM ref_states r "
+        " WHERE r.nrega_state_code = s.state_code OR " NORM " = " NORM
+        " ORDER BY (r.nrega_state_code IS NOT DISTINCT FROM s.state_code) DESC, "
+        " r.lgd_state_code LIMIT 1) r ON true "
+        "ON CONFLICT (state_code) DO UPDATE SET name_en = EXCLUDED.name_en, "
+        " name_hi = COALESCE(EXCLUDED.name_hi, t.name_hi), "
+        " lgd_state_code = COALESCE(EXCLUDED.lgd_state_code, t.lgd_state_code) "
+        "WHERE (t.name_en, t.name_hi, t.lgd_state_code) IS DISTINCT FROM (EXCLUDED.name_en, "
+        " COALESCE(EXCLUDED.name_hi, t.name_hi), "
+        " COALESCE(EXCLUDED.lgd_state_code, t.lgd_state_code))",
+        "r.name_en", "s.state_name");
+}
 
-static const char sql_districts[] =
-    "INSERT INTO districts AS t (state_code, district_code, name_en, name_source, name_hi, "
-    " lgd_district_code, lat, lon) "
-    "SELECT s.state_code, s.district_code, s.district_name_en, s.district_name, r.name_hi, "
-    " r.lgd_district_code, r.lat, r.lon FROM "
-    "(SELECT DISTINCT ON (state_code, district_code) state_code, district_code, district_name,"
-    " district_name_en FROM etl_stage ORDER BY state_code, district_code, source_record DESC) s "
-    "JOIN states st ON st.state_code = s.state_code "
-    "LEFT JOIN LATERAL (SELECT rd.name_hi, rd.lgd_district_code, rd.lat, rd.lon "
-    " FROM ref_districts rd WHERE rd.lgd_state_code = st.lgd_state_code AND "
-    " (" NORM("rd.name_en") " = " NORM(
-        "s.district_name") " OR EXISTS (SELECT 1 FROM "
-                           "  unnest(rd.aliases) a WHERE " NORM("a") " = " NORM(
-                               "s.district_name") ")) "
-                                                  " ORDER BY (" NORM("rd.name_en") " = " NORM(
-                                                      "s.district_name") ") DESC, "
-                                                                         " rd.lgd_district_code "
-                                                                         "LIMIT 1) r ON true "
-                                                                         "ON CONFLICT (state_code, "
-                                                                         "district_code) DO UPDATE "
-                                                                         "SET name_en = "
-                                                                         "EXCLUDED.name_en, "
-                                                                         " name_source = "
-                                                                         "EXCLUDED.name_source, "
-                                                                         "name_hi = "
-                                                                         "COALESCE(EXCLUDED.name_"
-                                                                         "hi, t.name_hi), "
-                                                                         " lgd_district_code = "
-                                                                         "COALESCE(EXCLUDED.lgd_"
-                                                                         "district_code, "
-                                                                         "t.lgd_district_code), "
-                                                                         " lat = "
-                                                                         "COALESCE(EXCLUDED.lat, "
-                                                                         "t.lat), lon = "
-                                                                         "COALESCE(EXCLUDED.lon, "
-                                                                         "t.lon) "
-                                                                         "WHERE (t.name_en, "
-                                                                         "t.name_source, "
-                                                                         "t.name_hi, "
-                                                                         "t.lgd_district_code, "
-                                                                         "t.lat, t.lon) IS "
-                                                                         " DISTINCT FROM "
-                                                                         "(EXCLUDED.name_en, "
-                                                                         "EXCLUDED.name_source, "
-                                                                         " COALESCE(EXCLUDED.name_"
-                                                                         "hi, t.name_hi), "
-                                                                         " COALESCE(EXCLUDED.lgd_"
-                                                                         "district_code, "
-                                                                         "t.lgd_district_code), "
-                                                                         " COALESCE(EXCLUDED.lat, "
-                                                                         "t.lat), "
-                                                                         "COALESCE(EXCLUDED.lon, "
-                                                                         "t.lon))";
+/*
+ * Districts: keyed by (state_code, district_code), crosswalked to ref_districts by the
+ * NREGA -> LGD district map when migration 002 created one, else (and as a fallback) by
+ * normalised name or alias within the state's LGD state. Reference values only ever fill
+ * in: a district missing from the reference is created with NULLs, never dropped.
+ */
+static int build_districts_sql(struct buf *q, int has_map)
+{
+    const char *by_map = has_map ? "rd.lgd_district_code = (SELECT m.lgd_district_code FROM "
+                                   "ref_nrega_district_map m WHERE m.nrega_district_code = "
+                                   "s.district_code) OR "
+                                 : "";
+    const char *map_first = has_map ? "(rd.lgd_district_code IS NOT DISTINCT FROM (SELECT "
+                                      "m.lgd_district_code FROM ref_nrega_district_map m WHERE "
+                                      "m.nrega_district_code = s.district_code)) DESC, "
+                                    : "";
+
+    return buf_printf(
+        q,
+        "INSERT INTO districts AS t (state_code, district_code, name_en, name_source, name_hi, "
+        " lgd_district_code, lat, lon) "
+        "SELECT s.state_code, s.district_code, s.district_name_en, s.district_name, r.name_hi, "
+        " r.lgd_district_code, r.lat, r.lon FROM "
+        "(SELECT DISTINCT ON (state_code, district_code) state_code, district_code, "
+        " district_name, district_name_en FROM etl_stage "
+        " ORDER BY state_code, district_code, source_record DESC) s "
+        "JOIN states st ON st.state_code = s.state_code "
+        "LEFT JOIN LATERAL (SELECT rd.name_hi, rd.lgd_district_code, rd.lat, rd.lon "
+        " FROM ref_districts rd WHERE %s (rd.lgd_state_code = st.lgd_state_code AND "
+        " (" NORM " = " NORM " OR EXISTS (SELECT 1 FROM unnest(rd.aliases) a WHERE " NORM " = " NORM
+        "))) ORDER BY %s(" NORM " = " NORM ") DESC, rd.lgd_district_code "
+        " LIMIT 1) r ON true "
+        "ON CONFLICT (state_code, district_code) DO UPDATE SET name_en = EXCLUDED.name_en, "
+        " name_source = EXCLUDED.name_source, name_hi = COALESCE(EXCLUDED.name_hi, t.name_hi), "
+        " lgd_district_code = COALESCE(EXCLUDED.lgd_district_code, t.lgd_district_code), "
+        " lat = COALESCE(EXCLUDED.lat, t.lat), lon = COALESCE(EXCLUDED.lon, t.lon) "
+        "WHERE (t.name_en, t.name_source, t.name_hi, t.lgd_district_code, t.lat, t.lon) IS "
+        " DISTINCT FROM (EXCLUDED.name_en, EXCLUDED.name_source, "
+        " COALESCE(EXCLUDED.name_hi, t.name_hi), "
+        " COALESCE(EXCLUDED.lgd_district_code, t.lgd_district_code), "
+        " COALESCE(EXCLUDED.lat, t.lat), COALESCE(EXCLUDED.lon, t.lon))",
+        by_map, "rd.name_en", "s.district_name", "a", "s.district_name", map_first, "rd.name_en",
+        "s.district_name");
+}
 
 static const char sql_flags_del[] =
     "DELETE FROM data_quality_flags f USING etl_changed c WHERE f.state_code = c.state_code "
@@ -607,11 +614,17 @@ static const char sql_affected[] =
     "INSERT INTO etl_affected SELECT DISTINCT state_code, fin_year FROM etl_changed "
     "ON CONFLICT DO NOTHING";
 
+/* New or renamed states/districts (or new reference matches) also make a new version. */
+static const char sql_affected_meta[] =
+    "INSERT INTO etl_affected SELECT DISTINCT state_code, fin_year FROM etl_stage "
+    "ON CONFLICT DO NOTHING";
+
 /* Load one state's entries in one transaction. Returns 0 or -1 (rolled back). */
 static int load_state(PGconn *db, const struct load_sql *q, const char *run, struct entry **ents,
                       size_t n, long long *changed, char *err, size_t errlen)
 {
     const char *params[1] = {run};
+    long long meta = 0, n_districts = 0;
     int has_flags = 0, in_tx = 0, rc = -1;
     size_t i;
 
@@ -628,9 +641,11 @@ static int load_state(PGconn *db, const struct load_sql *q, const char *run, str
         copy_lines(db, "COPY etl_stage_flags FROM STDIN", ents, n, 1, err, errlen) != 0)
         goto out;
     if (exec_cmd(db, "ANALYZE etl_stage", err, errlen) != 0 ||
-        exec_cmd(db, sql_states, err, errlen) != 0 ||
-        exec_cmd(db, sql_districts, err, errlen) != 0 ||
+        exec_params(db, q->states.data, 0, NULL, &meta, err, errlen) != 0 ||
+        exec_params(db, q->districts.data, 0, NULL, &n_districts, err, errlen) != 0 ||
         exec_params(db, q->upsert.data, 1, params, changed, err, errlen) != 0)
+        goto out;
+    if (meta + n_districts > 0 && exec_cmd(db, sql_affected_meta, err, errlen) != 0)
         goto out;
     if (*changed > 0 &&
         (exec_cmd(db, sql_flags_del, err, errlen) != 0 ||
@@ -665,11 +680,16 @@ int etl_load_batch(PGconn *db, long long run_id, struct etl_batch *b, struct etl
 {
     struct load_sql q;
     struct entry **ents = NULL;
+    PGresult *res0;
     char run[24], msg[512];
     size_t i, start;
-    int rc = -1, failed = 0;
+    int rc = -1, failed = 0, has_map;
 
-    if (build_sql(&q) != 0) {
+    res0 = PQexec(db, "SELECT to_regclass('ref_nrega_district_map') IS NOT NULL");
+    has_map = PQresultStatus(res0) == PGRES_TUPLES_OK && PQntuples(res0) == 1 &&
+              strcmp(PQgetvalue(res0, 0, 0), "t") == 0;
+    PQclear(res0);
+    if (build_sql(&q, has_map) != 0) {
         snprintf(err, errlen, "internal: SQL too long");
         free_sql(&q);
         return -1;

@@ -606,6 +606,47 @@ class EtlTest(unittest.TestCase):
         self.check_state_figures(98, "2024-2025")
         self.check_state_figures(17, "2024-2025")
 
+    def test_reference_crosswalk_fills_in(self):
+        """Districts pick up Hindi names, LGD codes and points from the reference tables by
+        normalised name or alias within the state; missing ones stay NULL; reference data
+        arriving later fills in on the next run and makes a new data version."""
+        recs = self.other_state(self.sample20)  # 9843 is "HARDA " with its trailing space
+        self.serve(recs)
+        try:
+            self.run_api("--limit", "50")
+            self.assertEqual(self.svc.psql1("SELECT count(*) FROM districts WHERE "
+                                            "name_hi IS NOT NULL"), "0")
+            v = self.version()
+            self.svc.psql(
+                "INSERT INTO ref_states (lgd_state_code, name_en, name_hi) VALUES "
+                "(9998, 'Test State', 'परीक्षा राज्य'); "
+                "INSERT INTO ref_districts (lgd_district_code, lgd_state_code, name_en, name_hi,"
+                " lat, lon, aliases) VALUES "
+                "(99901, 9998, 'Niwari', 'निवाड़ी', 25.37, 78.80, '{}'), "
+                "(99902, 9998, 'Harda Town', 'हरदा', 22.34, 77.09, '{harda}')")
+            self.run_api("--limit", "50")
+            run = self.last_run()
+            self.assertEqual((run[0], run[3]), ("ok", "0"))
+            self.assertEqual(self.version(), v + 1)
+            self.assertEqual(self.svc.psql1("SELECT name_hi || ' ' || lgd_state_code FROM states "
+                                            "WHERE state_code = 98"), "परीक्षा राज्य 9998")
+            self.assertEqual(self.svc.psql(
+                "SELECT name_en, name_source, name_hi, lgd_district_code, lat, lon FROM districts"
+                " WHERE district_code IN (9852, 9843) ORDER BY district_code"),
+                [["Harda", "HARDA", "हरदा", "99902", "22.34", "77.09"],
+                 ["Niwari", "NIWARI", "निवाड़ी", "99901", "25.37", "78.8"]])
+            self.assertEqual(self.svc.psql1("SELECT count(*) FROM districts WHERE state_code = 98 "
+                                            "AND name_hi IS NULL AND lgd_district_code IS NULL"),
+                             str(len({r["district_code"] for r in recs}) - 2))
+            # Nothing new: no version bump.
+            self.run_api("--limit", "50")
+            self.assertEqual(self.version(), v + 1)
+        finally:
+            self.svc.psql("TRUNCATE monthly_figures, data_quality_flags, state_monthly_figures, "
+                          "districts, states CASCADE; "
+                          "DELETE FROM ref_districts WHERE lgd_state_code = 9998; "
+                          "DELETE FROM ref_states WHERE lgd_state_code = 9998")
+
     def subscribe(self):
         s = socket.create_connection(("127.0.0.1", self.svc.redis.port), timeout=5)
         s.sendall(b"SUBSCRIBE hisaab:data-version\r\n")
