@@ -31,7 +31,7 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit blackbox bench bench-parse lint clean
+.PHONY: all deps run test unit blackbox bench bench-parse lint clean fuzz
 
 all: $(B)/hisaab $(B)/hisaab-etl
 
@@ -89,6 +89,27 @@ bench-parse: $(B)/bench_parse $(B)/bench/national.csv
 
 lint:
 	@clang-format --dry-run -Werror src/*.c src/*.h etl/*.c etl/*.h tests/unit/*.c
+
+# libFuzzer targets for the parsers that see outside input (tests/fuzz/fuzz_*.c), built
+# into $(B)/fuzz/ with clang; without clang they are only compiled, so they keep building.
+#   build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/seeds/config
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DEPS := src/config.c src/router.c src/validator.c src/mem.c
+
+fuzz:
+	@mkdir -p $(B)/fuzz
+	@if command -v clang >/dev/null 2>&1; then \
+	  for f in $(FUZZ_SRC); do \
+	    echo "clang -fsanitize=fuzzer,address,undefined $$f"; \
+	    clang -g -O1 $(WARN) -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags libevent) \
+	      -fsanitize=fuzzer,address,undefined -o $(B)/fuzz/$$(basename $$f .c) \
+	      $$f $(FUZZ_DEPS) $(shell pkg-config --libs libevent) || exit 1; \
+	  done; \
+	else \
+	  for f in $(FUZZ_SRC); do \
+	    $(CC) $(CFLAGS) -c -o $(B)/fuzz/$$(basename $$f .c).o $$f || exit 1; \
+	  done; \
+	fi
 
 clean:
 	rm -rf $(B)

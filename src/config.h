@@ -9,10 +9,13 @@
  *       route PATH {                (PATH starting with '^' is a regex, matched whole)
  *           handler NAME
  *           methods get post ...
- *           validate qs:get|post PARAM VALIDATOR
+ *           validate qs:get|post|qs:post PARAM VALIDATOR
  *       }
  *   }
  *   hisaab { KEY VALUE ... }        our own settings (see struct config)
+ *
+ * Also accepted for Kore compatibility: `tls no` in a server, `attach SERVER` in a domain.
+ * Full reference: docs/config.md.
  *
  * '#' starts a comment; statements end at newline (a trailing ';' is allowed). Errors
  * name the file and line. Environment variables win over the file for DATABASE_URL,
@@ -105,6 +108,8 @@ struct config {
     int backend_timeout_ms; /* backend_timeout_ms: Postgres/Redis call timeout (default 1000) */
     int max_data_age_hours; /* max_data_age_hours: older data makes health degraded (default 2160) */
     int drain_timeout;      /* drain_timeout_seconds: SIGTERM grace period (default 10) */
+    char *assets_dir;       /* assets_dir: web app and text templates (default "assets") */
+    int max_connections;    /* max_connections: open connections per worker (default 1024) */
 };
 
 /*
