@@ -1,22 +1,26 @@
 /*
  * hisaab-etl: the command that keeps the MGNREGA figures in Postgres current.
  *
- *   hisaab-etl migrate
- *   hisaab-etl run [--source PATH|URL] [--format json|xml|csv] [--state NAME]
- *                  [--fin-year YYYY-YYYY] [--every 6h] [--limit N]
- *   hisaab-etl status
+ *   hisaab-etl [-c kore.conf] migrate
+ *   hisaab-etl [-c kore.conf] run [--source PATH|URL] [--format json|xml|csv]
+ *                  [--state NAME] [--fin-year YYYY-YYYY] [--every 6h] [--limit N]
+ *   hisaab-etl [-c kore.conf] status
  *
- * Environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE,
- * HISAAB_DATA_SOURCE / HISAAB_DATA_FORMAT (the default source when --source is absent),
- * HISAAB_ETL_STATES (comma-separated states fetched one at a time from the API),
- * HISAAB_LOG_LEVEL. Exit codes: 0 ok, 1 failure, 2 usage error, 3 another run holds the
- * lock.
+ * With -c, settings come from the `hisaab { }` block of kore.conf (config.h: database_url,
+ * redis_url, data_source, data_format, data_api_base, log_level), the environment winning
+ * as config_load() applies it. Without -c, from the environment only: DATABASE_URL
+ * (required), REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE, HISAAB_DATA_SOURCE /
+ * HISAAB_DATA_FORMAT (the default source when --source is absent), HISAAB_LOG_LEVEL.
+ * HISAAB_ETL_STATES (comma-separated states fetched one at a time from the API) is read in
+ * both cases. Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 another run
+ * holds the lock.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "fetch.h"
 #include "format.h"
 #include "migrate.h"
@@ -27,15 +31,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hisaab-etl migrate\n"
-               "       hisaab-etl run [--source PATH|URL] [--format json|xml|csv] "
-               "[--state NAME]\n"
+    fprintf(f, "usage: hisaab-etl [-c kore.conf] migrate\n"
+               "       hisaab-etl [-c kore.conf] run [--source PATH|URL] "
+               "[--format json|xml|csv] [--state NAME]\n"
                "                      [--fin-year YYYY-YYYY] [--every 30m|6h|1d] [--limit N]\n"
-               "       hisaab-etl status\n"
+               "       hisaab-etl [-c kore.conf] status\n"
                "environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY,\n"
                "             DATA_GOV_API_BASE, HISAAB_DATA_SOURCE, HISAAB_DATA_FORMAT,\n"
                "             HISAAB_ETL_STATES\n");
 }
+
+/* Where the command's settings come from: kore.conf (-c) or the environment. */
+struct settings {
+    const char *database_url;
+    const char *redis_url;
+    const char *source;   /* default source when --source is absent */
+    const char *format;   /* its format */
+    const char *api_base; /* the API when there is no source */
+    const char *api_key;
+};
 
 static const char *env_nonempty(const char *name)
 {
@@ -133,16 +147,16 @@ static int parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
-static int cmd_run(int argc, char **argv, const char *dburl)
+static int cmd_run(int argc, char **argv, const struct settings *st)
 {
     struct etl_options o;
     enum etl_format fmt;
     int i, rc;
 
     memset(&o, 0, sizeof(o));
-    o.database_url = dburl;
-    o.redis_url = env_nonempty("REDIS_URL");
-    o.api_key = env_nonempty("DATA_GOV_API_KEY");
+    o.database_url = st->database_url;
+    o.redis_url = st->redis_url;
+    o.api_key = st->api_key;
     o.states = env_nonempty("HISAAB_ETL_STATES");
     for (i = 0; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -194,20 +208,16 @@ static int cmd_run(int argc, char **argv, const char *dburl)
         i++;
     }
     if (o.source == NULL) {
-        o.source = env_nonempty("HISAAB_DATA_SOURCE");
+        o.source = st->source;
         if (o.format == NULL)
-            o.format = env_nonempty("HISAAB_DATA_FORMAT");
+            o.format = st->format;
         if (o.format != NULL && etl_format_from_name(o.format, &fmt) != 0) {
-            fprintf(stderr, "hisaab-etl: HISAAB_DATA_FORMAT must be json, xml or csv\n");
+            fprintf(stderr, "hisaab-etl: the data format must be json, xml or csv\n");
             return EXIT_USAGE;
         }
     }
-    if (o.source == NULL) {
-        /* The API itself: its base from the environment or the default. */
-        o.source = env_nonempty("DATA_GOV_API_BASE");
-        if (o.source == NULL)
-            o.source = ETL_DEFAULT_API_BASE;
-    }
+    if (o.source == NULL) /* The API itself. */
+        o.source = st->api_base ? st->api_base : ETL_DEFAULT_API_BASE;
     rc = etl_run(&o);
     if (rc == ETL_RUN_LOCKED) {
         fprintf(stderr, "hisaab-etl: another run is in progress (lock held); try later\n");
@@ -218,36 +228,77 @@ static int cmd_run(int argc, char **argv, const char *dburl)
 
 int main(int argc, char **argv)
 {
-    const char *dburl;
+    struct config *cfg = NULL;
+    struct settings st;
+    const char *conf = NULL, *cmd;
+    char err[512];
+    int rc = EXIT_USAGE;
 
     log_init("hisaab-etl", log_level_parse(getenv("HISAAB_LOG_LEVEL")));
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
+    memset(&st, 0, sizeof(st));
+    argv++;
+    argc--;
+    if (argc >= 1 && (strcmp(argv[0], "-c") == 0 || strcmp(argv[0], "--config") == 0)) {
+        if (argc < 2) {
+            fprintf(stderr, "hisaab-etl: %s needs a file\n", argv[0]);
+            goto out;
+        }
+        conf = argv[1];
+        argv += 2;
+        argc -= 2;
     }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    if (argc < 1) {
+        usage(stderr);
+        goto out;
+    }
+    cmd = argv[0];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
-        return 0;
+        rc = 0;
+        goto out;
     }
-    if (strcmp(argv[1], "migrate") != 0 && strcmp(argv[1], "run") != 0 &&
-        strcmp(argv[1], "status") != 0) {
-        fprintf(stderr, "hisaab-etl: unknown command '%s'\n", argv[1]);
+    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "run") != 0 && strcmp(cmd, "status") != 0) {
+        fprintf(stderr, "hisaab-etl: unknown command '%s'\n", cmd);
         usage(stderr);
-        return EXIT_USAGE;
+        goto out;
     }
-    if (strcmp(argv[1], "run") != 0 && argc > 2) {
-        fprintf(stderr, "hisaab-etl %s: takes no arguments\n", argv[1]);
-        return EXIT_USAGE;
+    if (strcmp(cmd, "run") != 0 && argc > 1) {
+        fprintf(stderr, "hisaab-etl %s: takes no arguments\n", cmd);
+        goto out;
     }
-    dburl = env_nonempty("DATABASE_URL");
-    if (dburl == NULL) {
-        fprintf(stderr, "hisaab-etl: DATABASE_URL is not set\n");
-        return EXIT_USAGE;
+    if (conf != NULL) {
+        if (config_load(conf, &cfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "hisaab-etl: %s\n", err);
+            goto out;
+        }
+        if (getenv("HISAAB_LOG_LEVEL") == NULL && cfg->log_level)
+            log_init("hisaab-etl", log_level_parse(cfg->log_level));
+        st.database_url = cfg->database_url;
+        st.redis_url = cfg->redis_url;
+        st.source = cfg->data_source;
+        st.format = cfg->data_format;
+        st.api_base = cfg->data_api_base;
+        st.api_key = cfg->data_api_key;
+    } else {
+        st.database_url = env_nonempty("DATABASE_URL");
+        st.redis_url = env_nonempty("REDIS_URL");
+        st.source = env_nonempty("HISAAB_DATA_SOURCE");
+        st.format = env_nonempty("HISAAB_DATA_FORMAT");
+        st.api_base = env_nonempty("DATA_GOV_API_BASE");
+        st.api_key = env_nonempty("DATA_GOV_API_KEY");
     }
-    if (strcmp(argv[1], "migrate") == 0)
-        return cmd_migrate(dburl);
-    if (strcmp(argv[1], "status") == 0)
-        return cmd_status(dburl);
-    return cmd_run(argc - 2, argv + 2, dburl);
+    if (st.database_url == NULL || *st.database_url == '\0') {
+        fprintf(stderr, "hisaab-etl: no database: set DATABASE_URL%s\n",
+                conf ? " or database_url in the hisaab block" : " (or use -c kore.conf)");
+        goto out;
+    }
+    if (strcmp(cmd, "migrate") == 0)
+        rc = cmd_migrate(st.database_url);
+    else if (strcmp(cmd, "status") == 0)
+        rc = cmd_status(st.database_url);
+    else
+        rc = cmd_run(argc - 1, argv + 1, &st);
+out:
+    config_free(cfg);
+    return rc;
 }

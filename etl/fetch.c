@@ -100,17 +100,29 @@ static int build_urls(CURL *h, const struct etl_fetch_opts *o, const char *state
                       const char *fin_year, long offset, struct buf *pub, struct buf *real)
 {
     const char *sep = strchr(o->base, '?') ? "&" : "?";
-    struct buf q;
+    size_t blen = strlen(o->base);
+    struct buf q, base;
     int rc = -1;
 
     buf_init(&q, URL_MAX);
+    buf_init(&base, URL_MAX);
     buf_reset(pub);
     buf_reset(real);
+    if (strstr(o->base, "/resource/") == NULL && strchr(o->base, '?') == NULL) {
+        /* A bare API host: the resource path is ours to add. */
+        while (blen > 0 && o->base[blen - 1] == '/')
+            blen--;
+        if (buf_append(&base, o->base, blen) != 0 ||
+            buf_puts(&base, "/resource/" ETL_RESOURCE_ID) != 0)
+            goto out;
+    } else if (buf_puts(&base, o->base) != 0) {
+        goto out;
+    }
     if (build_query(h, o, state, fin_year, offset, &q) != 0)
         goto out;
-    if (buf_printf(pub, "%s%s%s", o->base, sep, buf_cstr(&q)) != 0)
+    if (buf_printf(pub, "%s%s%s", buf_cstr(&base), sep, buf_cstr(&q)) != 0)
         goto out;
-    if (buf_printf(real, "%s%s", o->base, sep) != 0)
+    if (buf_printf(real, "%s%s", buf_cstr(&base), sep) != 0)
         goto out;
     if (o->api_key && *o->api_key) {
         struct buf k;
@@ -128,6 +140,7 @@ static int build_urls(CURL *h, const struct etl_fetch_opts *o, const char *state
     rc = 0;
 out:
     buf_free(&q);
+    buf_free(&base);
     return rc;
 }
 

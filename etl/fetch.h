@@ -16,10 +16,12 @@
 
 #include "format.h"
 
-#define ETL_DEFAULT_API_BASE "https://api.data.gov.in/resource/ee03643a-ee4c-48c2-ac30-9f2ff26ab722"
+#define ETL_RESOURCE_ID "ee03643a-ee4c-48c2-ac30-9f2ff26ab722"
+#define ETL_DEFAULT_API_BASE "https://api.data.gov.in/resource/" ETL_RESOURCE_ID
 
 struct etl_fetch_opts {
-    const char *base;        /* resource URL (borrowed) */
+    const char *base;        /* resource URL (borrowed); a bare host such as
+                                "https://api.data.gov.in" gets /resource/ID appended */
     const char *api_key;     /* borrowed; NULL or "" sends none */
     enum etl_format format;  /* format= asked of the API */
     long limit;              /* records per page (default 1000) */

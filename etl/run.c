@@ -485,10 +485,11 @@ static int run_once(const struct etl_options *o)
         status = "failed";
     if (finish_run_row(&c, status) != 0)
         goto out;
-    log_info("run %lld %s: %ld records read, %ld rejected, %lld rows changed, %d states ok, "
-             "%d failed%s%s",
-             c.run_id, status, c.recno, c.rejected, c.rows_changed, c.nok, c.nfailed,
-             c.error[0] ? ": " : "", c.error);
+    log_msg(strcmp(status, "ok") == 0 ? LOG_INFO : LOG_ERROR,
+            "run %lld %s: %ld records read, %ld rejected, %lld rows changed, %d states ok, "
+            "%d failed%s%s",
+            c.run_id, status, c.recno, c.rejected, c.rows_changed, c.nok, c.nfailed,
+            c.error[0] ? ": " : "", c.error);
     rc = strcmp(status, "ok") == 0 ? 0 : -1;
 out:
     if (c.db != NULL && c.run_id > 0 && rc == -1 && PQstatus(c.db) == CONNECTION_OK) {

@@ -256,6 +256,40 @@ class EtlTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("DATABASE_URL", p.stderr)
 
+    def test_config_file(self):
+        """-c kore.conf: the default source and format come from the hisaab block, the
+        database from DATABASE_URL (the environment wins over the file)."""
+        with open(os.path.join(ROOT, "kore.conf")) as f:
+            conf = f.read()
+        lines = []
+        for line in conf.splitlines():
+            key = line.split()[0] if line.split() else ""
+            if key == "data_source":
+                line = "\tdata_source %s" % os.path.join(FIX, "mgnrega_sample20.xml")
+            elif key == "data_format":
+                line = "\tdata_format xml"
+            lines.append(line)
+        tmp = tempfile.mkdtemp()
+        try:
+            path = os.path.join(tmp, "kore.conf")
+            with open(path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            harness.etl(self.svc, "-c", path, "run")
+            self.assertEqual(self.svc.psql1("SELECT source || ' ' || format || ' ' || status "
+                                            "FROM etl_runs"),
+                             os.path.join(FIX, "mgnrega_sample20.xml") + " xml ok")
+            self.assertEqual(self.svc.psql1("SELECT count(*) FROM monthly_figures"),
+                             str(len(best_snapshots(self.sample20))))
+            p = harness.etl(self.svc, "-c", path, "status")
+            self.assertIn("mgnrega_sample20.xml", p.stdout)
+            with open(path, "a") as f:
+                f.write("hisaab {\n\tno_such_setting 1\n}\n")
+            p = harness.etl(self.svc, "-c", path, "run", check=False)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("kore.conf", p.stderr)
+        finally:
+            shutil.rmtree(tmp)
+
     def test_migrate_idempotent_and_checksum(self):
         p = harness.etl(self.svc, "migrate")
         self.assertIn("migrations applied: 0", p.stdout)

@@ -47,6 +47,10 @@ static void test_urls(void **state)
     assert_int_equal(build_urls(h, &o, NULL, "", 0, &pub, &real), 0);
     assert_string_equal(buf_cstr(&pub), "http://127.0.0.1:1/r?x=1&format=csv&offset=0&limit=7");
     assert_string_equal(buf_cstr(&real), buf_cstr(&pub));
+    o.base = "https://api.data.gov.in/";
+    assert_int_equal(build_urls(h, &o, NULL, NULL, 0, &pub, &real), 0);
+    assert_string_equal(buf_cstr(&pub), ETL_DEFAULT_API_BASE "?format=csv&offset=0&limit=7");
+    o.base = "http://127.0.0.1:1/r?x=1";
     p = etl_fetch_public_url(&o, "A&B", NULL);
     assert_string_equal(p, "http://127.0.0.1:1/r?x=1&format=csv&offset=0&limit=7"
                            "&filters[state_name]=A%26B");
