@@ -450,6 +450,11 @@ static int run_once(const struct etl_options *o)
         log_error("run: migrations failed; not loading");
         goto out;
     }
+    /* We hold the run lock, so a row still 'running' is from a run that died. */
+    if (exec_simple(c.db, "UPDATE etl_runs SET status = 'failed', finished_at = now(), "
+                          "error = 'interrupted: the process ended before finishing' "
+                          "WHERE status = 'running'") != 0)
+        goto out;
     if (is_url) {
         etl_fetch_opts_init(&fo);
         if (o->source)

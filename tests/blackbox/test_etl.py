@@ -778,6 +778,8 @@ class EtlTest(unittest.TestCase):
             self.assertEqual(p.returncode, 3)
             self.assertIn("another run", p.stderr)
             self.assertEqual(self.svc.psql1("SELECT count(*) FROM etl_runs"), "0")
+            # A run that died mid-way left its row 'running'; the next run closes it.
+            self.svc.psql("INSERT INTO etl_runs (source, format) VALUES ('dead', 'csv')")
         finally:
             holder.terminate()
             holder.wait(timeout=10)
@@ -791,6 +793,10 @@ class EtlTest(unittest.TestCase):
                 break
             time.sleep(0.2)
         self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.svc.psql("SELECT source, status, error IS NOT NULL FROM etl_runs "
+                                       "ORDER BY id"),
+                         [["dead", "failed", "t"],
+                          [os.path.join(FIX, "mgnrega_sample20.csv"), "ok", "f"]])
 
     def test_every_loops_and_survives_failures(self):
         self.serve().fail_states["NOWHERE"] = "status:404"
