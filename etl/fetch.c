@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,10 +263,24 @@ static void log_attempt(PGconn *db, long long run_id, const char *url, int attem
 
 enum outcome { OUT_OK, OUT_RETRY, OUT_FAIL };
 
+/* A 64-bit FNV-1a digest, to notice a server that returns the same page again. */
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ n;
+}
+
 /* Fetch one page (with retries) and hand it to fn. */
 static int fetch_page(CURL *h, PGconn *db, long long run_id, const struct etl_fetch_opts *o,
                       const char *real, const char *pub, etl_page_fn fn, void *arg,
-                      struct etl_page_info *info, long *requests, char *err, size_t errlen)
+                      struct etl_page_info *info, uint64_t *digest, long *requests, char *err,
+                      size_t errlen)
 {
     char curlerr[CURL_ERROR_SIZE], msg[512];
     struct response r;
@@ -321,6 +336,7 @@ static int fetch_page(CURL *h, PGconn *db, long long run_id, const struct etl_fe
         scrub(msg, o->api_key);
         log_attempt(db, run_id, pub, attempt, status, r.body.len, now_ms() - t0, msg);
         if (oc == OUT_OK) {
+            *digest = fnv1a(r.body.data, r.body.len);
             rc = 0;
             goto out;
         }
@@ -348,6 +364,7 @@ int etl_fetch_all(PGconn *db, long long run_id, const struct etl_fetch_opts *o, 
 {
     struct buf pub, real;
     long offset = 0, npages = 0, nreq = 0;
+    uint64_t digest = 0, prev_digest = 0;
     CURL *h = curl_easy_init();
     int rc = -1;
 
@@ -376,9 +393,15 @@ int etl_fetch_all(PGconn *db, long long run_id, const struct etl_fetch_opts *o, 
             snprintf(err, errlen, "URL too long");
             goto out;
         }
-        if (fetch_page(h, db, run_id, o, buf_cstr(&real), buf_cstr(&pub), fn, arg, &info, &nreq,
-                       err, errlen) != 0)
+        if (fetch_page(h, db, run_id, o, buf_cstr(&real), buf_cstr(&pub), fn, arg, &info, &digest,
+                       &nreq, err, errlen) != 0)
             goto out;
+        if (npages > 0 && info.records > 0 && digest == prev_digest) {
+            /* Paging would never end: the offset is being ignored. */
+            snprintf(err, errlen, "%s: the same page came back for a new offset", buf_cstr(&pub));
+            goto out;
+        }
+        prev_digest = digest;
         npages++;
         offset += (long)info.records;
         if (info.records <= 0)

@@ -72,6 +72,7 @@ class FakeAPI:
         self.requests = []       # (path, query dict) of each request
         self.script = []         # actions for the next requests, consumed in order
         self.fail_states = {}    # state_name -> action applied to every request for it
+        self.ignore_offset = False
         self.lock = threading.Lock()
         api = self
 
@@ -101,7 +102,7 @@ class FakeAPI:
             recs = [r for r in recs if r["state_name"].strip().lower() == st.strip().lower()]
         if fy:
             recs = [r for r in recs if r["fin_year"].strip() == fy]
-        off = int(q.get("offset", "0"))
+        off = 0 if self.ignore_offset else int(q.get("offset", "0"))
         lim = int(q.get("limit", "10"))
         return len(recs), recs[off:off + lim], off, lim
 
@@ -535,6 +536,14 @@ class EtlTest(unittest.TestCase):
         csv_rows = [r[:-3] for r in self.svc.psql("SELECT * FROM monthly_figures ORDER BY 1, 2, 3, 4")]
         self.assertEqual(xml_rows, csv_rows)
         self.assertEqual(len(csv_rows), len(best_snapshots(self.sample20)))
+
+    def test_server_ignoring_offset_does_not_loop(self):
+        self.serve().ignore_offset = True
+        p = self.run_api("--format", "csv", "--limit", "5", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(self.api.requests), 2)
+        self.assertIn("same page", self.last_run()[7])
+        self.assertEqual(self.svc.psql1("SELECT count(*) FROM monthly_figures"), "0")
 
     def test_retry_429_with_retry_after(self):
         self.serve().script = ["status:429:0"]
