@@ -31,7 +31,7 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit blackbox bench bench-parse lint clean fuzz
+.PHONY: all deps run test unit blackbox bench bench-parse fuzz fuzz-parse lint clean
 
 all: $(B)/hisaab $(B)/hisaab-etl
 
@@ -86,6 +86,14 @@ $(B)/bench/national.csv: tests/bench/gen_national.py
 
 bench-parse: $(B)/bench_parse $(B)/bench/national.csv
 	$(B)/bench_parse $(B)/bench/national.csv
+
+# libFuzzer target for the CSV/JSON/XML parsers and the cleaning rules (needs clang).
+$(B)/fuzz_parse: tests/fuzz/fuzz_parse.c etl/format.c etl/clean.c etl/record.c src/buf.c src/mem.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Ietl $(shell pkg-config --cflags jansson libxml-2.0) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(shell pkg-config --libs jansson libxml-2.0)
+
+fuzz-parse: $(B)/fuzz_parse
 
 lint:
 	@clang-format --dry-run -Werror src/*.c src/*.h etl/*.c etl/*.h tests/unit/*.c

@@ -22,8 +22,9 @@
 #define CSV_MAX_COLUMNS 1024
 /* Bound on the unescaped text of the quoted fields of one CSV row. */
 #define CSV_MAX_SCRATCH (16u * 1024 * 1024)
-/* libxml2 takes an int length; API pages are far smaller than this. */
-#define XML_MAX_INPUT (512u * 1024 * 1024)
+/* Bound on one JSON or XML document (an API page is a few MB; libxml2 takes an int). Both
+ * are parsed into a tree several times the input's size. */
+#define TREE_MAX_INPUT (512u * 1024 * 1024)
 
 static const char *const format_names[] = {"csv", "json", "xml"};
 
@@ -353,6 +354,10 @@ static int parse_json(const char *data, size_t len, etl_record_fn fn, void *arg,
     size_t i;
     int rc = -1;
 
+    if (len > TREE_MAX_INPUT) {
+        snprintf(err, errlen, "json: input of %zu bytes is too large", len);
+        goto out;
+    }
     /* Flags 0: the EOF check stays on (trailing garbage is an error) and integers stay
      * integers, so their text is exact. */
     root = json_loadb(data, len, 0, &jerr);
@@ -463,7 +468,7 @@ static int parse_xml(const char *data, size_t len, etl_record_fn fn, void *arg,
     int rc = -1, i;
 
     memset(owned, 0, sizeof(owned));
-    if (len > XML_MAX_INPUT) {
+    if (len > TREE_MAX_INPUT) {
         snprintf(err, errlen, "xml: input of %zu bytes is too large", len);
         goto out;
     }

@@ -16,6 +16,7 @@ from one snapshot to the next).
 """
 import argparse
 import json
+import os
 import random
 import sys
 from xml.sax.saxutils import escape
@@ -159,6 +160,8 @@ def main():
     if n < 0:
         sys.exit("--records must be >= 0")
 
+    if os.path.dirname(a.out):
+        os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w", newline="") as f:
         if a.format == "csv":
             f.write(",".join(HEADER) + "\n")

@@ -510,6 +510,103 @@ static void test_xml_bad_and_entities(void **state)
 
 /* ---------------------------------------------------------------------------------- */
 
+/* A small deterministic generator (xorshift) so the round trip below is reproducible. */
+static uint32_t rnd_state = 2463534242u;
+
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state;
+}
+
+#define RT_ROWS 40
+
+struct roundtrip {
+    char name[RT_ROWS][64];
+    char remarks[RT_ROWS][64];
+    int n;
+    int mismatch;
+};
+
+static int check_roundtrip(void *arg, const struct etl_raw_record *rec)
+{
+    struct roundtrip *rt = arg;
+    struct slice a = rec->v[ETL_F_DISTRICT_NAME], b = rec->v[ETL_F_REMARKS];
+
+    if (rt->n >= RT_ROWS || a.ptr == NULL || b.ptr == NULL || a.len != strlen(rt->name[rt->n]) ||
+        memcmp(a.ptr, rt->name[rt->n], a.len) != 0 || b.len != strlen(rt->remarks[rt->n]) ||
+        memcmp(b.ptr, rt->remarks[rt->n], b.len) != 0)
+        rt->mismatch++;
+    rt->n++;
+    return 0;
+}
+
+/* Write one field as RFC 4180 says: quoted (quotes doubled) when it must be, or by chance. */
+static void put_field(struct buf *out, const char *v)
+{
+    int quote = strpbrk(v, ",\"\r\n") != NULL || (rnd() % 4 == 0);
+
+    assert_int_equal(buf_puts(out, quote ? "\"" : ""), 0);
+    for (; *v; v++)
+        assert_int_equal(buf_puts(out, *v == '"' ? "\"\"" : (char[2]){*v, 0}), 0);
+    assert_int_equal(buf_puts(out, quote ? "\"" : ""), 0);
+}
+
+static void test_csv_roundtrip_random(void **state)
+{
+    static const char *const pieces[] = {"a", "B",        ",",  "\"",   "\n", "\r\n",
+                                         " ", "\xc3\xa9", "NA", "\"\"", ",\""};
+    (void)state;
+
+    for (int round = 0; round < 200; round++) {
+        struct roundtrip *rt = calloc(1, sizeof(*rt));
+        struct buf out;
+        char err[256];
+        const char *eol = rnd() % 2 ? "\r\n" : "\n";
+        int rows = 1 + (int)(rnd() % RT_ROWS);
+
+        assert_non_null(rt);
+        buf_init(&out, 1 << 20);
+        assert_int_equal(buf_puts(&out, "fin_year,district_name,month,state_code,"
+                                        "district_code,Remarks"),
+                         0);
+        assert_int_equal(buf_puts(&out, eol), 0);
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < 2; k++) {
+                char *dst = k == 0 ? rt->name[r] : rt->remarks[r];
+                int n = (int)(rnd() % 6);
+                size_t used = 0;
+                for (int j = 0; j < n; j++) {
+                    const char *pc = pieces[rnd() % (sizeof(pieces) / sizeof(pieces[0]))];
+                    size_t pl = strlen(pc);
+                    assert_true(used + pl < sizeof(rt->name[0]));
+                    memcpy(dst + used, pc, pl);
+                    used += pl;
+                }
+                dst[used] = '\0';
+            }
+            assert_int_equal(buf_puts(&out, "2024-2025,"), 0);
+            put_field(&out, rt->name[r]);
+            assert_int_equal(buf_puts(&out, ",Dec,17,1752,"), 0);
+            put_field(&out, rt->remarks[r]);
+            /* The last row sometimes has no final newline: it is complete, so still fine. */
+            if (r + 1 < rows || rnd() % 2)
+                assert_int_equal(buf_puts(&out, eol), 0);
+        }
+        assert_int_equal(etl_parse(ETL_FORMAT_CSV, out.data, out.len, check_roundtrip, rt, NULL,
+                                   err, sizeof(err)),
+                         0);
+        assert_int_equal(rt->n, rows);
+        assert_int_equal(rt->mismatch, 0);
+        buf_free(&out);
+        free(rt);
+    }
+}
+
+/* ---------------------------------------------------------------------------------- */
+
 static struct got *parse_fixture(enum etl_format fmt, const char *name, struct etl_page_info *info)
 {
     size_t len;
@@ -583,9 +680,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_names),          cmocka_unit_test(test_csv_real_head50),
         cmocka_unit_test(test_csv_quotes_crlf_bom),   cmocka_unit_test(test_csv_columns),
-        cmocka_unit_test(test_csv_truncated_and_bad), cmocka_unit_test(test_json_envelope),
-        cmocka_unit_test(test_json_bare_and_bad),     cmocka_unit_test(test_xml_envelope),
-        cmocka_unit_test(test_xml_bad_and_entities),  cmocka_unit_test(test_three_formats_agree),
+        cmocka_unit_test(test_csv_truncated_and_bad), cmocka_unit_test(test_csv_roundtrip_random),
+        cmocka_unit_test(test_json_envelope),         cmocka_unit_test(test_json_bare_and_bad),
+        cmocka_unit_test(test_xml_envelope),          cmocka_unit_test(test_xml_bad_and_entities),
+        cmocka_unit_test(test_three_formats_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
