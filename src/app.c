@@ -6,30 +6,40 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "api_health.h"
+#include "debug.h"
+#include "metrics.h"
+
 struct handler_entry {
     const char *name;
     void *fn;
 };
 
 static const struct handler_entry handlers[] = {
+    {"api_health", (void *)api_health},
+    {"api_etl_status", (void *)api_etl_status},
+    {"metrics_handler", (void *)metrics_handler},
     {NULL, NULL},
 };
 
 int app_worker_init(struct event_base *base, const struct config *cfg)
 {
-    (void)base;
-    (void)cfg;
-    return 0;
+    /* Postgres and Redis connect in the background: a worker starts serving (and reports
+     * degraded health) even when either is down. */
+    return api_health_init(base, cfg);
 }
 
 void app_worker_exit(void)
 {
+    api_health_exit();
 }
 
 void *app_handler_lookup(const char *name)
 {
     size_t i;
 
+    if (strcmp(name, "debug_sleep") == 0)
+        return debug_handlers_enabled() ? (void *)debug_sleep : NULL;
     for (i = 0; handlers[i].name != NULL; i++)
         if (strcmp(handlers[i].name, name) == 0)
             return handlers[i].fn;

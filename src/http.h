@@ -47,4 +47,30 @@ void http_reply_error(struct http_request *req, int status, const char *code, co
 /* 1 once the client has gone away (a late backend callback should just finish). */
 int http_is_gone(struct http_request *req);
 
+/*
+ * n bytes of request-lifetime memory (8-byte aligned), freed with the request when the
+ * reply is sent. Aborts on out-of-memory like xmalloc; callers cap n themselves.
+ */
+void *http_alloc(struct http_request *req, size_t n);
+
+/*
+ * Server side, used by the worker loop in master.c.
+ *
+ * http_server_new() serves the listening sockets fds[0..nfds-1] (borrowed; each worker
+ * closes its own copy when draining) on base, routing with router (borrowed) under cfg's
+ * limits. Returns NULL on error.
+ *
+ * http_server_drain() stops accepting, answers keep-alive clients with Connection: close
+ * and calls done(arg) once no request is in flight (possibly before returning).
+ *
+ * http_server_inflight() is the number of requests handed to a handler and not answered.
+ */
+typedef void (*http_drained_fn)(void *arg);
+struct config;
+struct http_server *http_server_new(struct event_base *base, const struct config *cfg,
+                                    const struct router *router, const int *fds, size_t nfds);
+void http_server_drain(struct http_server *srv, http_drained_fn done, void *arg);
+size_t http_server_inflight(const struct http_server *srv);
+void http_server_free(struct http_server *srv);
+
 #endif

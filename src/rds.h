@@ -1,0 +1,75 @@
+/*
+ * Asynchronous Redis for a worker's event loop: hiredis (0.14) attached to libevent. One
+ * connection carries commands; a second one, opened on the first rds_subscribe(),
+ * carries subscriptions. Both reconnect with a capped exponential backoff and the
+ * subscriber re-subscribes every channel after a reconnect. hiredis 0.14 has no command
+ * timeout, so each command has its own timer: on expiry the caller gets "timeout" and the
+ * late reply, if it ever comes, is dropped. A connection whose timed-out command is still
+ * unanswered long after is considered hung and reopened.
+ *
+ * Callbacks always run from the event loop, never from inside rds_command(), and each is
+ * called exactly once. State is per process (one loop per worker).
+ */
+#ifndef HISAAB_RDS_H
+#define HISAAB_RDS_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+struct event_base;
+
+/* Commands in flight on the connection beyond this fail at once with "busy". */
+#define RDS_MAX_PENDING 4096
+/* Most channels rds_subscribe() accepts. */
+#define RDS_MAX_SUBS 16
+
+/*
+ * A command's completion. On success reply is the reply and err is NULL; on failure
+ * reply is NULL and err says why: "timeout", "redis unavailable", "connection lost",
+ * "busy", "shutdown", or the server's error reply (e.g. "ERR unknown command"). Both
+ * are owned by rds and freed after the callback returns.
+ */
+typedef void (*rds_reply_fn)(void *arg, const redisReply *reply, const char *err);
+
+/* A message published on a subscribed channel (msg is len bytes, borrowed). */
+typedef void (*rds_message_fn)(void *arg, const char *msg, size_t len);
+
+/*
+ * Parse url ("redis://[[user]:password@]host[:port][/db]", port 6379 and db 0 by default)
+ * and start connecting on base; Redis being down is not an error here. Every command is
+ * bounded by timeout_ms (> 0). Host names are resolved synchronously by hiredis, so give
+ * an address or a name in /etc/hosts. Returns 0, or -1 when already started or the URL or
+ * an argument is invalid.
+ */
+int rds_init(struct event_base *base, const char *url, int timeout_ms)
+    __attribute__((warn_unused_result));
+
+/*
+ * Send a command formatted hiredis-style ("GET %s", "SET %b %b" with pointer and
+ * length). Not for SUBSCRIBE/PSUBSCRIBE/MONITOR (use rds_subscribe()). cb is called exactly once,
+ * later, from the loop; when Redis is down it fails fast (next loop iteration) rather than waiting
+ * for the timeout. Returns 0 when cb will be called; -1 (cb never called) when rds_init() was not
+ * called or after rds_shutdown(), or when cb or fmt is NULL.
+ */
+int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
+    __attribute__((warn_unused_result));
+
+/* 1 when the command connection is established (and the database selected), else 0. */
+int rds_is_up(void);
+
+/*
+ * Call fn(arg, msg, len) for every message published on channel (copied), from now on
+ * and again after reconnects, until rds_shutdown(). Returns 0, or -1 when not started,
+ * the channel is empty or longer than 256 bytes, or RDS_MAX_SUBS are taken.
+ */
+int rds_subscribe(const char *channel, rds_message_fn fn, void *arg)
+    __attribute__((warn_unused_result));
+
+/*
+ * Close both connections and free everything. Commands still pending get "shutdown"
+ * (synchronously, from here). rds_init() may be called again afterwards.
+ */
+void rds_shutdown(void);
+
+#endif

@@ -1,0 +1,507 @@
+"""Black-box tests of the hisaab server runtime: `hisaab -t`, the prefork master, evhttp
+limits, JSON errors, the access log, /metrics, SIGTERM drain and worker restarts.
+
+No database: the server runs with only /metrics and the test-only `debug_sleep` handler
+(enabled by HISAAB_TEST_HANDLERS=1), so these tests do not start Postgres or Redis.
+"""
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+
+HISAAB = os.path.join(harness.BUILD, "hisaab")
+
+CONF = """\
+# test configuration
+server default {
+	bind 127.0.0.1 %(port)d
+}
+workers %(workers)d
+validator v_ms regex ^[0-9]{1,5}$
+validator v_lat function v_lat
+validator v_lon function v_lon
+domain * {
+	route /metrics {
+		handler metrics_handler
+		methods get
+	}
+	route /sleep {
+		handler debug_sleep
+		methods get post
+		validate qs:get ms v_ms
+		validate post ms v_ms
+	}
+	route ^/near/[0-9]+$ {
+		handler debug_sleep
+		methods get
+		validate qs:get lat v_lat
+		validate qs:get lon v_lon
+	}
+}
+hisaab {
+	max_body_bytes 1000
+	drain_timeout_seconds %(drain)d
+	header_timeout_seconds 5
+}
+"""
+
+
+def pids_of_children(pid):
+    """The direct children of pid (the workers of a master)."""
+    out = set()
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                out.update(int(p) for p in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def raw(port, data, timeout=5.0):
+    """Send raw bytes, read until the server closes or timeout; returns the bytes read."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            out += b
+        return out
+    finally:
+        s.close()
+
+
+class Server:
+    """One hisaab master with its workers on a free port, in a temporary directory."""
+
+    def __init__(self, workers=2, drain=5, test_handlers=True):
+        self.dir = tempfile.mkdtemp(prefix="hisaab-srv-")
+        self.port = harness.free_port()
+        self.conf = os.path.join(self.dir, "kore.conf")
+        with open(self.conf, "w") as f:
+            f.write(CONF % {"port": self.port, "workers": workers, "drain": drain})
+        env = dict(os.environ)
+        env.pop("HISAAB_TEST_HANDLERS", None)
+        if test_handlers:
+            env["HISAAB_TEST_HANDLERS"] = "1"
+        self.env = env
+        self.out_path = os.path.join(self.dir, "stdout")
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.proc = None
+
+    def start(self):
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen([HISAAB, "-c", self.conf], stdout=out, stderr=err,
+                                         env=self.env, cwd=self.dir)
+        harness.wait_port(self.port, timeout=10)
+        # Both workers up (each logs once it has been forked).
+        deadline = time.time() + 10
+        while len(pids_of_children(self.proc.pid)) < 1 and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def stdout(self):
+        with open(self.out_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def wait_log(self, pattern, timeout=5.0):
+        """Wait until stderr matches the regex; returns the match or None."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.stderr(), re.M)
+            if m:
+                return m
+            time.sleep(0.05)
+        return None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ConfigTest(unittest.TestCase):
+    def setUp(self):
+        self.srv = Server()
+
+    def tearDown(self):
+        self.srv.stop()
+
+    def test_config_test_ok(self):
+        p = subprocess.run([HISAAB, "-c", self.srv.conf, "-t"], env=self.srv.env,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("hisaab: configuration file %s test is successful" % self.srv.conf,
+                      p.stdout)
+
+    def test_config_test_syntax_error_names_file_and_line(self):
+        with open(self.srv.conf) as f:
+            lines = f.read().splitlines()
+        lines.insert(5, "frobnicate yes")  # becomes line 6
+        with open(self.srv.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        p = subprocess.run([HISAAB, "-c", self.srv.conf, "-t"], env=self.srv.env,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("%s:6:" % self.srv.conf, p.stderr)
+        self.assertNotIn("successful", p.stdout + p.stderr)
+
+    def test_test_handler_needs_env(self):
+        env = dict(self.srv.env)
+        env.pop("HISAAB_TEST_HANDLERS")
+        p = subprocess.run([HISAAB, "-c", self.srv.conf, "-t"], env=env,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, re.escape(self.srv.conf) + r":\d+: .*debug_sleep")
+
+    def test_missing_file(self):
+        p = subprocess.run([HISAAB, "-c", os.path.join(self.srv.dir, "nope.conf"), "-t"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("nope.conf", p.stderr)
+
+    def test_port_in_use(self):
+        with socket.socket() as busy:
+            busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            busy.bind(("127.0.0.1", self.srv.port))
+            busy.listen(1)
+            p = subprocess.run([HISAAB, "-c", self.srv.conf], env=self.srv.env,
+                               capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("bind 127.0.0.1 %d" % self.srv.port, p.stderr)
+        self.assertNotIn("serving on", p.stdout)
+
+    def test_serve_refuses_bad_config(self):
+        with open(self.srv.conf, "a") as f:
+            f.write("workers many\n")
+        p = subprocess.run([HISAAB, "-c", self.srv.conf], env=self.srv.env,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(self.srv.conf + ":", p.stderr)
+
+
+class ServingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(workers=2).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def test_banner_and_workers(self):
+        self.assertIn("hisaab: serving on http://127.0.0.1:%d/" % self.srv.port,
+                      self.srv.stdout())
+        deadline = time.time() + 5
+        while len(pids_of_children(self.srv.proc.pid)) != 2 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(pids_of_children(self.srv.proc.pid)), 2)
+
+    def test_metrics(self):
+        for _ in range(3):
+            self.srv.request("GET", "/metrics")
+        st, h, body = self.srv.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertEqual(h["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        self.assertEqual(int(h["Content-Length"]), len(body))
+        text = body.decode()
+        self.assertIn("# TYPE hisaab_http_requests_total counter", text)
+        self.assertIn("# TYPE hisaab_http_request_duration_milliseconds histogram", text)
+        m = re.search(r'^hisaab_http_requests_total\{route="/metrics",status="200"\} (\d+)$',
+                      text, re.M)
+        self.assertIsNotNone(m, text)
+        # Three earlier requests, answered by either worker, all counted in shared memory.
+        self.assertGreaterEqual(int(m.group(1)), 3)
+        inf = re.search(r'_bucket\{le="\+Inf"\} (\d+)$', text, re.M)
+        count = re.search(r'^hisaab_http_request_duration_milliseconds_count (\d+)$', text, re.M)
+        self.assertEqual(inf.group(1), count.group(1))
+
+    def test_errors_counted_under_dash(self):
+        self.srv.request("GET", "/not/a/route")
+        st, _, body = self.srv.request("GET", "/metrics")
+        m = re.search(r'^hisaab_http_requests_total\{route="-",status="404"\} (\d+)$',
+                      body.decode(), re.M)
+        self.assertIsNotNone(m, body)
+        self.assertGreaterEqual(int(m.group(1)), 1)
+        self.assertNotIn("/not/a/route", body.decode())
+
+    def test_head(self):
+        st, h, body = self.srv.request("HEAD", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertEqual(body, b"")
+        self.assertGreater(int(h["Content-Length"]), 100)
+        # No body on the wire: the next response on the connection starts right after.
+        out = raw(self.srv.port, b"HEAD /sleep?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /sleep?ms=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, rest = out.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), out)
+        self.assertIn(b"Content-Length: 28", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), out)
+        self.assertTrue(rest.endswith(b'{"status":"ok","slept_ms":2}'), out)
+
+    def assert_json_error(self, st, h, body, status, code):
+        import json
+        self.assertEqual(st, status, body)
+        self.assertEqual(h["Content-Type"], "application/json")
+        self.assertEqual(h["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(h["Referrer-Policy"], "no-referrer")
+        self.assertEqual(h["Content-Security-Policy"], "default-src 'none'; frame-ancestors 'none'")
+        doc = json.loads(body)
+        self.assertEqual(doc["status"], "error")
+        self.assertEqual(doc["error"]["code"], code)
+        self.assertTrue(doc["error"]["message"])
+        return doc
+
+    def test_404(self):
+        self.assert_json_error(*self.srv.request("GET", "/no/such/thing"), 404, "not_found")
+
+    def test_405_with_allow(self):
+        st, h, body = self.srv.request("DELETE", "/metrics")
+        self.assert_json_error(st, h, body, 405, "method_not_allowed")
+        self.assertEqual(h["Allow"], "GET")
+        st, h, body = self.srv.request("PATCH", "/sleep")
+        self.assert_json_error(st, h, body, 405, "method_not_allowed")
+        self.assertEqual(h["Allow"], "GET, POST")
+
+    def test_400_names_parameter(self):
+        doc = self.assert_json_error(*self.srv.request("GET", "/sleep?ms=abc"), 400,
+                                     "bad_parameter")
+        self.assertIn("ms", doc["error"]["message"])
+        doc = self.assert_json_error(*self.srv.request("GET", "/near/7?lat=123.5&lon=1"), 400,
+                                     "bad_parameter")
+        self.assertIn("lat", doc["error"]["message"])
+
+    def test_handler_gets_validated_params(self):
+        import json
+        st, _, body = self.srv.request("GET", "/sleep?ms=30&other=x")
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(body), {"status": "ok", "slept_ms": 30})
+        st, _, body = self.srv.request("POST", "/sleep", body="ms=20",
+                                       headers={"Content-Type":
+                                                "application/x-www-form-urlencoded"})
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(body), {"status": "ok", "slept_ms": 20})
+
+    def test_413_body_over_cap(self):
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  b"Content-Length: 5000\r\n\r\n" + b"m" * 5000)
+        self.assertTrue(out.startswith(b"HTTP/1.1 413 "), out[:200])
+        # Under the cap is fine.
+        st, _, _ = self.srv.request("POST", "/sleep", body="ms=1&" + "x=1&" * 200,
+                                    headers={"Content-Type":
+                                             "application/x-www-form-urlencoded"})
+        self.assertEqual(st, 200)
+
+    def test_content_length_with_transfer_encoding_refused(self):
+        # The body hides a second request; it must never be answered.
+        smuggled = b"GET /sleep?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        chunk = b"%x\r\n" % len(smuggled) + smuggled + b"\r\n0\r\n\r\n"
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:200])
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+        self.assertIn(b"Connection: close", out)
+
+    def test_conflicting_content_lengths_refused(self):
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 4\r\nContent-Length: 40\r\n\r\nms=1GET /metrics HTTP/1.1\r\n"
+                  b"Host: x\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:200])
+        self.assertIn(b'"code":"bad_request"', out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+    def test_unknown_transfer_encoding_refused(self):
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: identity\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:200])
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+    def test_body_on_bodiless_method_refused(self):
+        # evhttp reads no body for HEAD: it would be parsed as a second request. A body on
+        # GET/DELETE/OPTIONS is refused the same way (no route takes one).
+        hidden = b"GET /no/such HTTP/1.1\r\nHost: x\r\n\r\n"
+        for method in (b"HEAD", b"GET", b"DELETE", b"OPTIONS"):
+            out = raw(self.srv.port, method + b" /metrics HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(hidden) + hidden)
+            self.assertTrue(out.startswith(b"HTTP/1.1 400 "), (method, out[:200]))
+            self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+            self.assertIn(b"Connection: close", out)
+
+    def test_keepalive(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=5)
+        try:
+            for _ in range(5):
+                c.request("GET", "/metrics")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+        finally:
+            c.close()
+
+    def test_client_gone_does_not_hurt(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        s.sendall(b"GET /sleep?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.close()
+        time.sleep(0.5)
+        st, _, _ = self.srv.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertIsNone(self.srv.proc.poll())
+
+    def test_access_log(self):
+        st, _, _ = self.srv.request("GET", "/near/42?lat=23.1&lon=77.4")
+        self.assertEqual(st, 200)
+        self.srv.request("GET", "/secret/path/nobody-knows")
+        m = self.srv.wait_log(r"INFO GET \^/near/\[0-9\]\+\$ 200 \d+ \d+us$")
+        self.assertIsNotNone(m, self.srv.stderr())
+        self.assertIsNotNone(self.srv.wait_log(r"INFO GET - 404 \d+ \d+us$"), self.srv.stderr())
+        log = self.srv.stderr()
+        for leak in ("23.1", "77.4", "lat=", "/near/42", "nobody-knows"):
+            self.assertNotIn(leak, log)
+
+
+class LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.srv = None
+
+    def tearDown(self):
+        if self.srv:
+            self.srv.stop()
+
+    def test_sigterm_drains_in_flight_request(self):
+        self.srv = Server(workers=2, drain=5).start()
+        result = {}
+
+        def slow():
+            t = time.time()
+            try:
+                result["reply"] = self.srv.request("GET", "/sleep?ms=1500", timeout=10)
+            except Exception as e:  # noqa: BLE001 (reported below)
+                result["error"] = e
+            result["elapsed"] = time.time() - t
+
+        th = threading.Thread(target=slow)
+        th.start()
+        time.sleep(0.4)
+        t0 = time.time()
+        self.srv.proc.send_signal(signal.SIGTERM)
+        rc = self.srv.proc.wait(timeout=10)
+        exited = time.time() - t0
+        th.join(timeout=10)
+        self.assertNotIn("error", result)
+        st, _, body = result["reply"]
+        self.assertEqual(st, 200)
+        self.assertIn(b'"slept_ms":1500', body)
+        self.assertGreaterEqual(result["elapsed"], 1.4)  # it really was in flight
+        self.assertEqual(rc, 0)
+        self.assertLess(exited, 5)
+        log = self.srv.stderr()
+        self.assertIn("draining 1 request(s)", log)
+        self.assertIn("master: stopped", log)
+        # Nothing listens any more.
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", self.srv.port), timeout=1).close()
+
+    def test_sigint_stops_cleanly(self):
+        self.srv = Server(workers=2).start()
+        st, _, _ = self.srv.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.srv.proc.send_signal(signal.SIGINT)
+        self.assertEqual(self.srv.proc.wait(timeout=10), 0)
+        self.assertEqual(len(re.findall(r"exited with status 0", self.srv.stderr())), 2)
+
+    def test_drain_timeout_kills_stragglers(self):
+        self.srv = Server(workers=1, drain=1).start()
+        th = threading.Thread(target=lambda: raw(self.srv.port,
+                                                 b"GET /sleep?ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                 timeout=8))
+        th.start()
+        time.sleep(0.4)
+        t0 = time.time()
+        self.srv.proc.send_signal(signal.SIGTERM)
+        rc = self.srv.proc.wait(timeout=10)
+        self.assertEqual(rc, 0)
+        self.assertLess(time.time() - t0, 3.0)
+        self.assertIn("killing it", self.srv.stderr())
+        th.join(timeout=10)
+
+    def test_killed_worker_is_restarted(self):
+        self.srv = Server(workers=2).start()
+        deadline = time.time() + 5
+        while len(pids_of_children(self.srv.proc.pid)) != 2 and time.time() < deadline:
+            time.sleep(0.05)
+        before = pids_of_children(self.srv.proc.pid)
+        self.assertEqual(len(before), 2)
+        victim = sorted(before)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.time() + 10
+        after = set()
+        while time.time() < deadline:
+            after = pids_of_children(self.srv.proc.pid)
+            if len(after) == 2 and victim not in after:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(after), 2)
+        self.assertNotIn(victim, after)
+        self.assertEqual(len(after - before), 1)
+        for _ in range(10):
+            st, _, body = self.srv.request("GET", "/metrics")
+            self.assertEqual(st, 200)
+        self.assertRegex(body.decode(), r"(?m)^hisaab_worker_restarts_total 1$")
+        self.assertIn("killed by signal 9", self.srv.stderr())
+
+    def test_workers_exit_when_master_dies(self):
+        self.srv = Server(workers=2).start()
+        deadline = time.time() + 5
+        while len(pids_of_children(self.srv.proc.pid)) != 2 and time.time() < deadline:
+            time.sleep(0.05)
+        workers = pids_of_children(self.srv.proc.pid)
+        self.srv.proc.kill()
+        self.srv.proc.wait(timeout=5)
+        deadline = time.time() + 5
+        alive = set(workers)
+        while alive and time.time() < deadline:
+            alive = {p for p in alive if os.path.exists("/proc/%d" % p) and
+                     not open("/proc/%d/stat" % p).read().split(") ")[1].startswith("Z")}
+            time.sleep(0.05)
+        self.assertEqual(alive, set())
+
+
+if __name__ == "__main__":
+    unittest.main()
