@@ -31,7 +31,7 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit blackbox bench bench-parse fuzz fuzz-parse lint clean
+.PHONY: all deps run test unit blackbox bench bench-parse bench-etl fuzz fuzz-parse lint clean
 
 all: $(B)/hisaab $(B)/hisaab-etl
 
@@ -86,6 +86,10 @@ $(B)/bench/national.csv: tests/bench/gen_national.py
 
 bench-parse: $(B)/bench_parse $(B)/bench/national.csv
 	$(B)/bench_parse $(B)/bench/national.csv
+
+# hisaab-etl run on the sample and on 400,000 generated records, against a harness Postgres.
+bench-etl: all
+	python3 tests/bench/etl_bench.py
 
 # libFuzzer target for the CSV/JSON/XML parsers and the cleaning rules (needs clang).
 $(B)/fuzz_parse: tests/fuzz/fuzz_parse.c etl/format.c etl/clean.c etl/record.c src/buf.c src/mem.c
