@@ -20,6 +20,7 @@
 
 #define URL_MAX 8192
 #define MAX_PAGES 100000
+#define MAX_BACKOFF_MS (5L * 60 * 1000)
 
 struct response {
     struct buf body;
@@ -347,6 +348,8 @@ static int fetch_page(CURL *h, PGconn *db, long long run_id, const struct etl_fe
         if (attempt == o->max_attempts)
             break;
         delay = o->backoff_ms << (attempt - 1 < 16 ? attempt - 1 : 16);
+        if (delay > MAX_BACKOFF_MS)
+            delay = MAX_BACKOFF_MS;
         if (r.retry_after_ms >= 0)
             delay =
                 r.retry_after_ms < o->retry_after_max_ms ? r.retry_after_ms : o->retry_after_max_ms;
