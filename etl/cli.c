@@ -147,83 +147,92 @@ static int parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
+/* Parse run's options into *o. Returns 0, or -1 after printing what is wrong. */
+static int parse_run_args(int argc, char **argv, struct etl_options *o)
+{
+    enum etl_format fmt;
+    const char *opt = NULL, *val = NULL, *want = NULL;
+    int i, rc = -1;
+
+    for (i = 0; i < argc; i += 2) {
+        opt = argv[i];
+        val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (val == NULL) {
+            want = "a value";
+            goto out;
+        }
+        if (strcmp(opt, "--source") == 0) {
+            o->source = val;
+        } else if (strcmp(opt, "--format") == 0) {
+            want = "json, xml or csv";
+            if (etl_format_from_name(val, &fmt) != 0)
+                goto out;
+            o->format = val;
+        } else if (strcmp(opt, "--state") == 0) {
+            want = "a state name (at most 100 bytes)";
+            if (*val == '\0' || strlen(val) > 100)
+                goto out;
+            o->state = val;
+        } else if (strcmp(opt, "--fin-year") == 0) {
+            want = "a financial year like 2024-2025";
+            if (!valid_fin_year(val))
+                goto out;
+            o->fin_year = val;
+        } else if (strcmp(opt, "--every") == 0) {
+            want = "an interval like 30m, 6h or 1d (at most 30d)";
+            if (etl_parse_interval(val, &o->every_s) != 0)
+                goto out;
+        } else if (strcmp(opt, "--limit") == 0) {
+            want = "a page size 1..100000";
+            if (parse_long(val, 1, 100000, &o->limit) != 0)
+                goto out;
+        } else {
+            want = NULL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc != 0 && want == NULL) {
+        fprintf(stderr, "hisaab-etl run: unknown option '%s'\n", opt);
+        usage(stderr);
+    } else if (rc != 0) {
+        fprintf(stderr, "hisaab-etl run: %s takes %s%s%s%s\n", opt, want, val ? ", not '" : "",
+                val ? val : "", val ? "'" : "");
+    }
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv, const struct settings *st)
 {
     struct etl_options o;
     enum etl_format fmt;
-    int i, rc;
+    int rc = EXIT_USAGE, r;
 
     memset(&o, 0, sizeof(o));
     o.database_url = st->database_url;
     o.redis_url = st->redis_url;
     o.api_key = st->api_key;
     o.states = env_nonempty("HISAAB_ETL_STATES");
-    for (i = 0; i < argc; i++) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (val == NULL) {
-            fprintf(stderr, "hisaab-etl run: %s needs a value\n", opt);
-            return EXIT_USAGE;
-        }
-        if (strcmp(opt, "--source") == 0) {
-            o.source = val;
-        } else if (strcmp(opt, "--format") == 0) {
-            if (etl_format_from_name(val, &fmt) != 0) {
-                fprintf(stderr, "hisaab-etl run: --format must be json, xml or csv, not '%s'\n",
-                        val);
-                return EXIT_USAGE;
-            }
-            o.format = val;
-        } else if (strcmp(opt, "--state") == 0) {
-            if (*val == '\0' || strlen(val) > 100) {
-                fprintf(stderr, "hisaab-etl run: --state needs a state name\n");
-                return EXIT_USAGE;
-            }
-            o.state = val;
-        } else if (strcmp(opt, "--fin-year") == 0) {
-            if (!valid_fin_year(val)) {
-                fprintf(stderr, "hisaab-etl run: --fin-year must look like 2024-2025, not '%s'\n",
-                        val);
-                return EXIT_USAGE;
-            }
-            o.fin_year = val;
-        } else if (strcmp(opt, "--every") == 0) {
-            if (etl_parse_interval(val, &o.every_s) != 0) {
-                fprintf(stderr,
-                        "hisaab-etl run: --every takes an interval like 30m, 6h or 1d, "
-                        "not '%s'\n",
-                        val);
-                return EXIT_USAGE;
-            }
-        } else if (strcmp(opt, "--limit") == 0) {
-            if (parse_long(val, 1, 100000, &o.limit) != 0) {
-                fprintf(stderr, "hisaab-etl run: --limit must be 1..100000, not '%s'\n", val);
-                return EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "hisaab-etl run: unknown option '%s'\n", opt);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-        i++;
-    }
+    if (parse_run_args(argc, argv, &o) != 0)
+        goto out;
     if (o.source == NULL) {
         o.source = st->source;
         if (o.format == NULL)
             o.format = st->format;
         if (o.format != NULL && etl_format_from_name(o.format, &fmt) != 0) {
             fprintf(stderr, "hisaab-etl: the data format must be json, xml or csv\n");
-            return EXIT_USAGE;
+            goto out;
         }
     }
     if (o.source == NULL) /* The API itself. */
         o.source = st->api_base ? st->api_base : ETL_DEFAULT_API_BASE;
-    rc = etl_run(&o);
-    if (rc == ETL_RUN_LOCKED) {
+    r = etl_run(&o);
+    if (r == ETL_RUN_LOCKED)
         fprintf(stderr, "hisaab-etl: another run is in progress (lock held); try later\n");
-        return 3;
-    }
-    return rc == 0 ? 0 : 1;
+    rc = r == ETL_RUN_LOCKED ? 3 : r == 0 ? 0 : 1;
+out:
+    return rc;
 }
 
 int main(int argc, char **argv)

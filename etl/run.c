@@ -80,38 +80,29 @@ PGconn *etl_connect(const char *database_url)
 int etl_parse_interval(const char *s, long *seconds)
 {
     char *end;
-    long v, mul = 1;
+    long v, mul = 0;
+    int rc = -1;
 
     if (s == NULL || !isdigit((unsigned char)*s))
-        return -1;
+        goto out;
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno || v <= 0)
-        return -1;
-    if (*end != '\0') {
-        if (end[1] != '\0')
-            return -1;
-        switch (*end) {
-        case 's':
-            mul = 1;
-            break;
-        case 'm':
-            mul = 60;
-            break;
-        case 'h':
-            mul = 3600;
-            break;
-        case 'd':
-            mul = 86400;
-            break;
-        default:
-            return -1;
-        }
-    }
-    if (v > 30L * 86400 / mul)
-        return -1;
+        goto out;
+    if (end[0] == '\0')
+        mul = 1;
+    else if (end[1] == '\0')
+        mul = end[0] == 's'   ? 1
+              : end[0] == 'm' ? 60
+              : end[0] == 'h' ? 3600
+              : end[0] == 'd' ? 86400
+                              : 0;
+    if (mul == 0 || v > 30L * 86400 / mul)
+        goto out;
     *seconds = v * mul;
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 static void add_name(struct buf *b, int *count, const char *name)
@@ -206,24 +197,25 @@ static void load_batch(struct run_ctx *c, struct etl_batch *b)
 static int format_for(const struct etl_options *o, int is_url, enum etl_format *fmt)
 {
     const char *dot;
+    int rc = -1;
 
     if (o->format != NULL) {
         if (etl_format_from_name(o->format, fmt) != 0) {
             log_error("run: unknown format '%s' (json, xml or csv)", o->format);
-            return -1;
+            goto out;
         }
-        return 0;
-    }
-    if (is_url) {
+    } else if (is_url) {
         *fmt = ETL_FORMAT_JSON;
-        return 0;
+    } else {
+        dot = strrchr(o->source, '.');
+        if (dot == NULL || strchr(dot, '/') != NULL || etl_format_from_name(dot + 1, fmt) != 0) {
+            log_error("run: cannot tell the format of %s from its name; use --format", o->source);
+            goto out;
+        }
     }
-    dot = strrchr(o->source, '.');
-    if (dot == NULL || etl_format_from_name(dot + 1, fmt) != 0) {
-        log_error("run: cannot tell the format of %s from its name; use --format", o->source);
-        return -1;
-    }
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 static int run_file(struct run_ctx *c, const char *path)
