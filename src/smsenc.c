@@ -91,9 +91,8 @@ static int is_mark(unsigned cp)
     if (cp == 0x200C || cp == 0x200D) /* ZWNJ, ZWJ */
         return 1;
     if (cp >= 0x0900 && cp <= 0x097F) {
-        return (cp <= 0x0903) || (cp >= 0x093A && cp <= 0x093C) ||
-               (cp >= 0x093E && cp <= 0x094F) || (cp >= 0x0951 && cp <= 0x0957) ||
-               (cp >= 0x0962 && cp <= 0x0963);
+        return (cp <= 0x0903) || (cp >= 0x093A && cp <= 0x093C) || (cp >= 0x093E && cp <= 0x094F) ||
+               (cp >= 0x0951 && cp <= 0x0957) || (cp >= 0x0962 && cp <= 0x0963);
     }
     if (cp >= 0x0980 && cp <= 0x0D7F) {
         /* Bengali..Malayalam follow the Devanagari (ISCII) layout for their signs. */
@@ -147,9 +146,8 @@ int smsenc_analyse(const char *utf8, size_t len, struct smsenc_info *out)
     if (gsm) {
         out->coding = SMSENC_GSM7;
         out->units = septets;
-        out->parts = septets <= SMSENC_GSM7_SINGLE
-                         ? 1
-                         : (septets + SMSENC_GSM7_PART - 1) / SMSENC_GSM7_PART;
+        out->parts =
+            septets <= SMSENC_GSM7_SINGLE ? 1 : (septets + SMSENC_GSM7_PART - 1) / SMSENC_GSM7_PART;
     } else {
         out->coding = SMSENC_UCS2;
         out->units = units;

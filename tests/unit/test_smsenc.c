@@ -50,7 +50,8 @@ static void test_gsm7_basic(void **state)
     assert_int_equal(i.parts, 1);
 
     /* non-ASCII members of the default alphabet count 1 */
-    i = analyse_ok("£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà", strlen("£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà"));
+    i = analyse_ok("£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà",
+                   strlen("£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà"));
     assert_int_equal(i.coding, SMSENC_GSM7);
     assert_int_equal(i.units, 39);
     assert_int_equal(i.chars, 39);
@@ -447,11 +448,30 @@ static uint32_t next_rand(void)
 
 static void test_split_generated(void **state)
 {
-    static const char *const gsm_pieces[] = {"a",  "Niwari", " ",  "  ", "12,34,567", "{",
-                                             "€",  "|",      "\n", "é",  "Δ",         "word"};
-    static const char *const uni_pieces[] = {
-        "क",  "्",   "ष",  "ि",  "ी",  "ं",  "ँ", "़",   "\u200D", "\u200C", " ", " ",
-        "।",  "a",  "{",  "€",  "\xF0\x9F\x98\x80", "नि", "वा", "ड़ी", "स्त्री", "क्ष"};
+    static const char *const gsm_pieces[] = {"a", "Niwari", " ",  "  ", "12,34,567", "{",
+                                             "€", "|",      "\n", "é",  "Δ",         "word"};
+    static const char *const uni_pieces[] = {"क",
+                                             "्",
+                                             "ष",
+                                             "ि",
+                                             "ी",
+                                             "ं",
+                                             "ँ",
+                                             "़",
+                                             "\u200D",
+                                             "\u200C",
+                                             " ",
+                                             " ",
+                                             "।",
+                                             "a",
+                                             "{",
+                                             "€",
+                                             "\xF0\x9F\x98\x80",
+                                             "नि",
+                                             "वा",
+                                             "ड़ी",
+                                             "स्त्री",
+                                             "क्ष"};
     size_t len, round, piece;
     (void)state;
 
