@@ -499,7 +499,7 @@ int i18n_dlt_list(struct buf *out)
     const struct tmpl *t;
     unsigned mask, nmask;
     size_t i;
-    int l, v;
+    int l, v, rc = -1;
 
     for (l = 0; l < I18N_NLANGS; l++) {
         if (tables[l] == NULL)
@@ -512,19 +512,18 @@ int i18n_dlt_list(struct buf *out)
                     vals[v] = (t->var_seg[v] < 0 || (mask & (1u << t->var_seg[v])))
                                   ? I18N_PLACEHOLDER
                                   : NULL;
-                if (t->nsegs == 0) {
-                    if (buf_printf(out, "%s %s ", lang_codes[l], t->id) != 0)
-                        return -1;
-                } else if (buf_printf(out, "%s %s.%u ", lang_codes[l], t->id, mask) != 0) {
-                    return -1;
-                }
-                if (i18n_render((enum i18n_lang)l, t->id, vals, (size_t)t->nvars, out) != 0 ||
+                if (buf_printf(out, "%s %s", lang_codes[l], t->id) != 0 ||
+                    (t->nsegs > 0 && buf_printf(out, ".%u", mask) != 0) ||
+                    buf_puts(out, " ") != 0 ||
+                    i18n_render((enum i18n_lang)l, t->id, vals, (size_t)t->nvars, out) != 0 ||
                     buf_puts(out, "\n") != 0)
-                    return -1;
+                    goto out;
             }
         }
     }
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 int i18n_group_indian(long long v, char *out, size_t len)

@@ -431,6 +431,34 @@ static void test_dlt_list(void **state)
     assert_non_null(strstr(buf_cstr(&out), "en SUMMARY.0 NREGA {#var#} {#var#}:\n"));
     assert_non_null(strstr(buf_cstr(&out), "\nhi HELP जिले का नाम भेजें"));
     assert_null(strstr(buf_cstr(&out), "{?"));
+
+    /* assets/templates/dlt.txt, the list an operator registers, is up to date
+     * (HISAAB_UPDATE_DLT=1 rewrites it) */
+    {
+        char path[4300], *file;
+        FILE *f;
+        long size;
+
+        snprintf(path, sizeof(path), "%s/dlt.txt", tmpl_dir);
+        if (getenv("HISAAB_UPDATE_DLT") != NULL) {
+            f = fopen(path, "w");
+            assert_non_null(f);
+            assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
+            fclose(f);
+        }
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 0, SEEK_END), 0);
+        size = ftell(f);
+        rewind(f);
+        file = calloc(1, (size_t)size + 1);
+        assert_non_null(file);
+        assert_int_equal(fread(file, 1, (size_t)size, f), (size_t)size);
+        fclose(f);
+        if (strcmp(file, buf_cstr(&out)) != 0)
+            fail_msg("%s is stale: run HISAAB_UPDATE_DLT=1 build/tests/test_i18n", path);
+        free(file);
+    }
     buf_free(&out);
 }
 
