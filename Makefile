@@ -106,7 +106,7 @@ lint:
 # into $(B)/fuzz/ with clang; without clang they are only compiled, so they keep building.
 #   build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/seeds/config
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_DEPS := src/config.c src/router.c src/validator.c src/mem.c
+FUZZ_DEPS := src/config.c src/router.c src/validator.c src/mem.c src/smsenc.c src/smscmd.c
 
 fuzz:
 	@mkdir -p $(B)/fuzz
