@@ -1,0 +1,1123 @@
+/*
+ * District search; see search.h for the interface.
+ *
+ * Every name of a district (English, Hindi, each alias) and every query go through the
+ * same two steps:
+ *
+ * 1. Normalisation to "plain" text: the UTF-8 is decoded (an invalid byte is a separator);
+ *    ASCII letters are lower-cased, common accented Latin letters (ā, ṇ, é, ...) lose their
+ *    marks, and Devanagari is transliterated word by word to rough Latin: a consonant map
+ *    (क k, छ chh, ड़ r, फ ph, फ़ f, श/ष sh, ...), matras and independent vowels (long and
+ *    short alike: ा a, ी i, ै ai, ौ au), anusvara/chandrabindu as n (m before p/b/m),
+ *    nukta applied to the consonant before it, and the inherent vowel 'a' written unless a
+ *    virama or matra follows. Hindi drops that 'a' at the end of a word and between
+ *    VC_CV (Ohala's rule, applied right to left: खरगोन -> khargon, टीकमगढ़ -> tikamgarh),
+ *    so we do too. ड/ढ written without nukta after a vowel are read as ड़/ढ़, which is how
+ *    they are spoken there and how people who leave out the nukta mean them
+ *    (निवाडी = निवाड़ी). Devanagari digits become ASCII digits. Everything else
+ *    (punctuation, spaces, symbols, other scripts) separates tokens, and a letter/digit
+ *    boundary separates tokens too. Tokens that are only the scheme's name (nrega,
+ *    mgnrega, narega, manrega, ..., so also नरेगा and मनरेगा) or the word "district"
+ *    (district, distt, jila, zila, जिला) are dropped.
+ *
+ * 2. A phonetic key from the plain letters (spaces removed), which makes spellings that
+ *    sound alike equal: w->v, z->j, q->k, f->p, x->ks, c->k unless ch; ee->i, oo->u,
+ *    ai/ei/ay->e, au/ou->o; y between vowels dropped; h after a consonant dropped (chh, ch
+ *    -> c, sh -> s, bh -> b); doubled letters single; a final a or e dropped. So "Niwari",
+ *    "nivari" and "निवाड़ी" all give "nivari", and "Chhindwara", "chindwara",
+ *    "chhindvara" and "छिंदवाड़ा" all give "cindvar".
+ *
+ * A query of digits only (after dropping the keywords) is a district code and matches
+ * exactly. Otherwise a trailing or leading state name ("Bilaspur Himachal", "MP Niwari")
+ * is taken as a hint and removed. The query's words, joined, are then compared with every
+ * key of every district:
+ *   - plain text equal                               score 1.00, exact
+ *   - phonetic key equal                             score 0.95, exact
+ *   - query key a prefix of the name's (>= 3 letters) 0.50 + 0.35 * share of the name
+ *   - restricted Damerau-Levenshtein distance d <= k  0.90 * (1 - d / longer length)
+ *     where k is 0 for keys of up to 3 letters, 1 up to 5, 2 up to 8, else 3.
+ * The distance is only computed for keys whose length differs by at most k and whose
+ * letter sets differ in at most 2k letters (each edit changes at most two); it runs in a
+ * band of width 2k+1 and stops once a whole row exceeds k. Each district keeps its best
+ * key. If nothing matched exactly and the query had several words, each single word and
+ * each pair of neighbouring words is tried too (score x 0.9, no prefix matches), so that
+ * "Niwari ka data" still finds Niwari. With a state hint, districts of other states score
+ * x 0.9. The best SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a lookup
+ * allocates nothing and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes,
+ * at most 8 words) times the number of keys.
+ *
+ * The index keeps, per key, a small "hot" record (lengths, hashes, letter mask, first
+ * bytes) scanned linearly, and the key text apart, so that the scan over ~3,000 keys of
+ * ~800 districts stays in cache.
+ */
+#include "search.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+#define PLAIN_MAX (2 * SEARCH_QUERY_MAX) /* transliteration at most doubles the bytes */
+#define MAX_TOKENS 16
+#define MAX_WINDOW_TOKENS 8
+#define DEV_MAX 64 /* Devanagari items per word before an early flush */
+#define MAX_STATE_KEYS 512
+
+struct key_hot {
+    uint32_t hplain;   /* FNV-1a of the plain text */
+    uint32_t hkey;     /* FNV-1a of the phonetic key */
+    uint32_t mask;     /* letters a..z present in the key */
+    uint32_t district; /* index into districts[] */
+    char head[4];      /* first bytes of the key, NUL-padded */
+    uint8_t len;       /* key length */
+};
+
+struct key_text {
+    char plain[SEARCH_KEY_MAX + 1];
+    char key[SEARCH_KEY_MAX + 1];
+};
+
+struct district_ent {
+    int state_code;
+    int district_code;
+};
+
+struct state_key {
+    int state_code;
+    uint8_t len;
+    char key[SEARCH_KEY_MAX + 1];
+};
+
+struct search_index {
+    struct district_ent *districts;
+    size_t ndistricts, districts_cap;
+    struct key_hot *hot;
+    struct key_text *text;
+    size_t nkeys, keys_cap;
+    struct state_key *states;
+    size_t nstates;
+};
+
+/* ---- Small helpers ---- */
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int is_vowel_ch(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+static uint32_t letter_mask(const char *s, size_t n)
+{
+    uint32_t m = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] >= 'a' && s[i] <= 'z')
+            m |= 1u << (s[i] - 'a');
+    }
+    return m;
+}
+
+static int popcount32(uint32_t v)
+{
+    return __builtin_popcount(v);
+}
+
+/* An output string with a fixed capacity: appends past it are dropped. */
+struct sbuf {
+    char *p;
+    size_t len, cap; /* cap includes the NUL */
+};
+
+static void sb_putc(struct sbuf *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->p[b->len++] = c;
+        b->p[b->len] = '\0';
+    }
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+    while (*s)
+        sb_putc(b, *s++);
+}
+
+/* A separator: one space, never leading, never doubled. */
+static void sb_space(struct sbuf *b)
+{
+    if (b->len > 0 && b->p[b->len - 1] != ' ')
+        sb_putc(b, ' ');
+}
+
+/* Decode one UTF-8 sequence at s (n > 0 bytes available). Returns its length, or 0 if
+ * it is not well-formed (overlong, surrogate, beyond U+10FFFF, truncated). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len, i;
+    uint32_t c;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        c = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        c = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        c = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* Accented Latin letters people may type (IAST, French keyboards): their base letter. */
+static char latin_fold(uint32_t cp)
+{
+    static const struct {
+        uint32_t cp;
+        char c;
+    } extra[] = {
+        {0x101, 'a'},  {0x100, 'a'},  {0x113, 'e'},  {0x112, 'e'},  {0x12b, 'i'},  {0x12a, 'i'},
+        {0x14d, 'o'},  {0x14c, 'o'},  {0x16b, 'u'},  {0x16a, 'u'},  {0x15b, 's'},  {0x15a, 's'},
+        {0x1e63, 's'}, {0x1e62, 's'}, {0x1e43, 'm'}, {0x1e42, 'm'}, {0x1e45, 'n'}, {0x1e44, 'n'},
+        {0x1e47, 'n'}, {0x1e46, 'n'}, {0x1e6d, 't'}, {0x1e6c, 't'}, {0x1e0d, 'd'}, {0x1e0c, 'd'},
+        {0x1e5b, 'r'}, {0x1e5a, 'r'}, {0x1e25, 'h'}, {0x1e24, 'h'},
+    };
+    /* U+00C0..U+00FF, index cp - 0xC0; 0 = not a letter we fold. */
+    static const char latin1[] = "aaaaaaaceeeeiiii"
+                                 "dnooooo\0ouuuuy\0s"
+                                 "aaaaaaaceeeeiiii"
+                                 "dnooooo\0ouuuuy\0y";
+    size_t i;
+
+    if (cp >= 0xc0 && cp <= 0xff)
+        return latin1[cp - 0xc0];
+    for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        if (extra[i].cp == cp)
+            return extra[i].c;
+    }
+    return 0;
+}
+
+/* ---- Devanagari transliteration ---- */
+
+enum { PH_CONS, PH_SCHWA, PH_VOWEL, PH_NASAL, PH_VISARGA };
+#define PH_RETRO 1   /* ड or ढ written without nukta */
+#define PH_DELETED 2 /* an inherent 'a' Hindi does not pronounce here */
+
+struct ph {
+    char text[4];
+    unsigned char kind;
+    unsigned char flags;
+};
+
+struct dev {
+    struct ph items[DEV_MAX];
+    size_t n;
+};
+
+_Static_assert(sizeof(struct ph) == 6, "struct ph is packed small");
+
+/* U+0915..U+0939. */
+static const char *const dev_cons[] = {
+    "k",  "kh", "g", "gh", "n", "ch", "chh", "j",  "jh", "n",  "t", "th", "d",
+    "dh", "n",  "t", "th", "d", "dh", "n",   "n",  "p",  "ph", "b", "bh", "m",
+    "y",  "r",  "r", "l",  "l", "l",  "v",   "sh", "sh", "s",  "h",
+};
+/* U+0958..U+095F: the precomposed nukta letters. */
+static const char *const dev_nukta_cons[] = {"k", "kh", "g", "z", "r", "rh", "f", "y"};
+/* U+0904..U+0914: independent vowels. */
+static const char *const dev_vowels[] = {"a", "a", "a", "i",  "i", "u", "u", "ri", "li",
+                                         "e", "e", "e", "ai", "o", "o", "o", "au"};
+/* U+093E..U+094C: vowel signs. */
+static const char *const dev_matras[] = {"a", "i", "i",  "u", "u", "ri", "ri", "e",
+                                         "e", "e", "ai", "o", "o", "o",  "au"};
+
+static int ph_is_vowel(const struct ph *p)
+{
+    return p->kind == PH_VOWEL || (p->kind == PH_SCHWA && !(p->flags & PH_DELETED));
+}
+
+static int is_devanagari(uint32_t cp)
+{
+    return cp >= 0x900 && cp <= 0x97f && !(cp >= 0x964 && cp <= 0x96f);
+}
+
+static void ph_set(struct ph *p, int kind, const char *text, int flags)
+{
+    size_t n = strlen(text);
+
+    if (n >= sizeof(p->text))
+        n = sizeof(p->text) - 1;
+    memcpy(p->text, text, n);
+    p->text[n] = '\0';
+    p->kind = (unsigned char)kind;
+    p->flags = (unsigned char)flags;
+}
+
+/* Apply the inherent-vowel rules to the word in d and write it to out; d is emptied. */
+static void dev_flush(struct dev *d, struct sbuf *out)
+{
+    struct ph *it = d->items;
+    size_t n = d->n, i, k;
+
+    if (n == 0)
+        return;
+    /* Word-final 'a' is silent, except after a conjunct (इन्द्र) or in a one-letter word. */
+    if (n >= 2 && it[n - 1].kind == PH_SCHWA && !(n >= 3 && it[n - 3].kind == PH_CONS)) {
+        int earlier_vowel = 0;
+        for (i = 0; i + 2 < n; i++) {
+            if (it[i].kind == PH_VOWEL || it[i].kind == PH_SCHWA)
+                earlier_vowel = 1;
+        }
+        if (earlier_vowel)
+            it[n - 1].flags |= PH_DELETED;
+    }
+    /* Medial 'a' in V C _ C V is silent; right to left so a deletion blocks its left
+     * neighbour's (कमला -> kamla, not kmala). */
+    for (i = n - 1; i-- > 1;) {
+        size_t j;
+        if (it[i].kind != PH_SCHWA || (it[i].flags & PH_DELETED) || it[i - 1].kind != PH_CONS)
+            continue;
+        if (i + 2 >= n || it[i + 1].kind != PH_CONS || !ph_is_vowel(&it[i + 2]))
+            continue;
+        if (i < 2)
+            continue;
+        j = i - 2;
+        /* A nasal after the vowel counts with it, as anusvara or as a half letter. */
+        if (it[j].kind == PH_NASAL || (it[j].kind == PH_CONS && (strcmp(it[j].text, "n") == 0 ||
+                                                                 strcmp(it[j].text, "m") == 0))) {
+            if (j == 0)
+                continue;
+            j--;
+        }
+        if (ph_is_vowel(&it[j]))
+            it[i].flags |= PH_DELETED;
+    }
+    for (k = 0; k < n; k++) {
+        const struct ph *p = &it[k];
+        switch (p->kind) {
+        case PH_CONS:
+            if ((p->flags & PH_RETRO) && k > 0 && ph_is_vowel(&it[k - 1]) && k + 1 < n &&
+                (it[k + 1].kind == PH_SCHWA || it[k + 1].kind == PH_VOWEL))
+                sb_puts(out, p->text[1] == 'h' ? "rh" : "r");
+            else
+                sb_puts(out, p->text);
+            break;
+        case PH_SCHWA:
+            if (!(p->flags & PH_DELETED))
+                sb_putc(out, 'a');
+            break;
+        case PH_NASAL:
+            if (k + 1 < n && it[k + 1].kind == PH_CONS &&
+                (it[k + 1].text[0] == 'p' || it[k + 1].text[0] == 'b' || it[k + 1].text[0] == 'm'))
+                sb_putc(out, 'm');
+            else
+                sb_putc(out, 'n');
+            break;
+        default:
+            sb_puts(out, p->text);
+            break;
+        }
+    }
+    d->n = 0;
+}
+
+/* Feed one Devanagari code point (is_devanagari(cp)) to the word being built. */
+static void dev_push(struct dev *d, struct sbuf *out, uint32_t cp)
+{
+    struct ph *last;
+
+    if (d->n + 2 > DEV_MAX)
+        dev_flush(d, out); /* absurdly long word: cut it, stay bounded */
+    last = d->n > 0 ? &d->items[d->n - 1] : NULL;
+    if (cp >= 0x915 && cp <= 0x939) {
+        ph_set(&d->items[d->n++], PH_CONS, dev_cons[cp - 0x915],
+               (cp == 0x921 || cp == 0x922) ? PH_RETRO : 0);
+        ph_set(&d->items[d->n++], PH_SCHWA, "a", 0);
+    } else if (cp >= 0x958 && cp <= 0x95f) {
+        ph_set(&d->items[d->n++], PH_CONS, dev_nukta_cons[cp - 0x958], 0);
+        ph_set(&d->items[d->n++], PH_SCHWA, "a", 0);
+    } else if (cp == 0x93c) { /* nukta */
+        if (d->n >= 2 && last->kind == PH_SCHWA) {
+            struct ph *c = &d->items[d->n - 2];
+            if (strcmp(c->text, "d") == 0 && (c->flags & PH_RETRO))
+                ph_set(c, PH_CONS, "r", 0);
+            else if (strcmp(c->text, "dh") == 0 && (c->flags & PH_RETRO))
+                ph_set(c, PH_CONS, "rh", 0);
+            else if (strcmp(c->text, "j") == 0)
+                ph_set(c, PH_CONS, "z", 0);
+            else if (strcmp(c->text, "ph") == 0)
+                ph_set(c, PH_CONS, "f", 0);
+        }
+    } else if ((cp >= 0x93e && cp <= 0x94c) || cp == 0x962 || cp == 0x963) {
+        const char *v = (cp >= 0x93e && cp <= 0x94c) ? dev_matras[cp - 0x93e] : "li";
+        if (last != NULL && last->kind == PH_SCHWA)
+            ph_set(last, PH_VOWEL, v, 0);
+        else
+            ph_set(&d->items[d->n++], PH_VOWEL, v, 0);
+    } else if (cp == 0x94d) { /* virama */
+        if (last != NULL && last->kind == PH_SCHWA)
+            d->n--;
+    } else if (cp >= 0x904 && cp <= 0x914) {
+        ph_set(&d->items[d->n++], PH_VOWEL, dev_vowels[cp - 0x904], 0);
+    } else if (cp == 0x960 || cp == 0x961) {
+        ph_set(&d->items[d->n++], PH_VOWEL, cp == 0x960 ? "ri" : "li", 0);
+    } else if (cp == 0x901 || cp == 0x902) {
+        ph_set(&d->items[d->n++], PH_NASAL, "n", 0);
+    } else if (cp == 0x903) {
+        ph_set(&d->items[d->n++], PH_VISARGA, "h", 0);
+    }
+    /* Anything else in the block (avagraha, Vedic signs, ...) is ignored. */
+}
+
+/* ---- Normalisation ---- */
+
+/* Write the plain form of s[0..len) to out: lower-case Latin letters and digits in tokens
+ * separated by single spaces (no leading or trailing space). Returns the length. */
+static size_t normalise(const char *s, size_t len, char *out, size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    struct sbuf b = {out, 0, cap};
+    struct dev d;
+    size_t i = 0;
+    int last_class = 0; /* 1 Latin letter, 2 digit, 3 Devanagari letter */
+
+    d.n = 0;
+    out[0] = '\0';
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(u + i, len - i, &cp);
+        char c = 0;
+        int cls = 0;
+
+        if (n == 0) {
+            n = 1;
+            cp = 0xfffd;
+        }
+        i += n;
+        if (cp == 0x200c || cp == 0x200d) /* ZWNJ/ZWJ only shape conjuncts */
+            continue;
+        if (is_devanagari(cp)) {
+            if (last_class != 0 && last_class != 3)
+                sb_space(&b);
+            dev_push(&d, &b, cp);
+            last_class = 3;
+            continue;
+        }
+        dev_flush(&d, &b);
+        if (cp >= 'A' && cp <= 'Z') {
+            c = (char)(cp - 'A' + 'a');
+            cls = 1;
+        } else if (cp >= 'a' && cp <= 'z') {
+            c = (char)cp;
+            cls = 1;
+        } else if (cp >= '0' && cp <= '9') {
+            c = (char)cp;
+            cls = 2;
+        } else if (cp >= 0x966 && cp <= 0x96f) {
+            c = (char)('0' + (cp - 0x966));
+            cls = 2;
+        } else if ((c = latin_fold(cp)) != 0) {
+            cls = 1;
+        } else if (cp == '\'' || cp == 0x2019) {
+            continue; /* "Ma'am" stays one word */
+        }
+        if (cls == 0) {
+            sb_space(&b);
+        } else {
+            if (last_class != 0 && last_class != cls)
+                sb_space(&b);
+            sb_putc(&b, c);
+        }
+        last_class = cls;
+    }
+    dev_flush(&d, &b);
+    if (b.len > 0 && out[b.len - 1] == ' ')
+        out[--b.len] = '\0';
+    return b.len;
+}
+
+/* The phonetic key of the letters in plain[0..n) (spaces and digits are skipped). */
+static size_t phonetic_key(const char *plain, size_t n, char *key, size_t cap)
+{
+    char a[2 * SEARCH_KEY_MAX + 2], b[2 * SEARCH_KEY_MAX + 2];
+    size_t na = 0, nb = 0, i;
+
+    /* 1: letters only, with the consonant mergers. */
+    for (i = 0; i < n && na + 2 < sizeof(a); i++) {
+        char c = plain[i];
+        if (c < 'a' || c > 'z')
+            continue;
+        switch (c) {
+        case 'w':
+            c = 'v';
+            break;
+        case 'z':
+            c = 'j';
+            break;
+        case 'q':
+            c = 'k';
+            break;
+        case 'f':
+            c = 'p';
+            break;
+        case 'c':
+            if (!(i + 1 < n && plain[i + 1] == 'h'))
+                c = 'k';
+            break;
+        case 'x':
+            a[na++] = 'k';
+            c = 's';
+            break;
+        default:
+            break;
+        }
+        a[na++] = c;
+    }
+    /* 2: vowel digraphs; y between vowels; h after a consonant. */
+    for (i = 0; i < na && nb + 1 < sizeof(b); i++) {
+        char c = a[i], next = i + 1 < na ? a[i + 1] : '\0';
+        if (c == 'e' && next == 'e') {
+            b[nb++] = 'i';
+            i++;
+        } else if (c == 'o' && next == 'o') {
+            b[nb++] = 'u';
+            i++;
+        } else if ((c == 'a' || c == 'e') && next == 'i') {
+            b[nb++] = 'e';
+            i++;
+        } else if (c == 'a' && next == 'y' && !(i + 2 < na && is_vowel_ch(a[i + 2]))) {
+            b[nb++] = 'e';
+            i++;
+        } else if ((c == 'a' || c == 'o') && next == 'u') {
+            b[nb++] = 'o';
+            i++;
+        } else if (c == 'y' && nb > 0 && is_vowel_ch(b[nb - 1]) && is_vowel_ch(next)) {
+            continue;
+        } else if (c == 'h' && nb > 0 && !is_vowel_ch(b[nb - 1])) {
+            continue;
+        } else {
+            b[nb++] = c;
+        }
+    }
+    /* 3: doubled letters single; then a final a/e dropped. */
+    na = 0;
+    for (i = 0; i < nb; i++) {
+        if (na > 0 && a[na - 1] == b[i])
+            continue;
+        a[na++] = b[i];
+    }
+    if (na > 2 && (a[na - 1] == 'a' || a[na - 1] == 'e'))
+        na--;
+    if (na > cap - 1)
+        na = cap - 1;
+    memcpy(key, a, na);
+    key[na] = '\0';
+    return na;
+}
+
+/* The plain letters of tokens [from, to) of `plain`, joined without spaces. */
+struct token {
+    size_t off, len;
+    int digits;
+};
+
+static size_t join_tokens(const char *plain, const struct token *t, size_t from, size_t to,
+                          char *out, size_t cap)
+{
+    size_t n = 0, i, j;
+
+    for (i = from; i < to; i++) {
+        if (t[i].digits)
+            continue;
+        for (j = 0; j < t[i].len && n + 1 < cap; j++)
+            out[n++] = plain[t[i].off + j];
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static int is_stop_word(const char *w, size_t n)
+{
+    static const char *const words[] = {
+        "nrega", "mgnrega", "mnrega", "narega",  "manrega", "manarega", "mgnarega",
+        "nregs", "mgnregs", "mgnrea", "mahatma", "gandhi",  "district", "dist",
+        "distt", "jila",    "zila",   "zilla",   "jilla",   "jile",     "zile",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strlen(words[i]) == n && memcmp(words[i], w, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Split plain into tokens (at most MAX_TOKENS), dropping stop words. */
+static size_t tokenise(const char *plain, size_t len, struct token *t)
+{
+    size_t i = 0, n = 0;
+
+    while (i < len && n < MAX_TOKENS) {
+        size_t start = i;
+        while (i < len && plain[i] != ' ')
+            i++;
+        if (i > start && !is_stop_word(plain + start, i - start)) {
+            t[n].off = start;
+            t[n].len = i - start;
+            t[n].digits = plain[start] >= '0' && plain[start] <= '9';
+            n++;
+        }
+        i++;
+    }
+    return n;
+}
+
+/* ---- The index ---- */
+
+struct search_index *search_index_new(void)
+{
+    return xcalloc(1, sizeof(struct search_index));
+}
+
+size_t search_index_count(const struct search_index *idx)
+{
+    return idx ? idx->ndistricts : 0;
+}
+
+void search_index_free(struct search_index *idx)
+{
+    if (idx == NULL)
+        return;
+    free(idx->districts);
+    free(idx->hot);
+    free(idx->text);
+    free(idx->states);
+    free(idx);
+}
+
+/* Add the key of one name of district `di` unless it is empty or already there. */
+static void add_key(struct search_index *idx, uint32_t di, size_t first_key, const char *name)
+{
+    char plain[PLAIN_MAX + 1], joined[SEARCH_KEY_MAX + 1], key[SEARCH_KEY_MAX + 1];
+    size_t np, nj = 0, nk, i;
+    struct key_hot *h;
+
+    np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
+    for (i = 0; i < np && nj < SEARCH_KEY_MAX; i++) {
+        if (plain[i] >= 'a' && plain[i] <= 'z')
+            joined[nj++] = plain[i];
+    }
+    joined[nj] = '\0';
+    nk = phonetic_key(joined, nj, key, sizeof(key));
+    if (nj == 0 || nk == 0)
+        return;
+    for (i = first_key; i < idx->nkeys; i++) {
+        if (strcmp(idx->text[i].plain, joined) == 0)
+            return;
+    }
+    if (idx->nkeys == idx->keys_cap) {
+        idx->keys_cap = idx->keys_cap ? 2 * idx->keys_cap : 256;
+        idx->hot = xrealloc(idx->hot, idx->keys_cap * sizeof(*idx->hot));
+        idx->text = xrealloc(idx->text, idx->keys_cap * sizeof(*idx->text));
+    }
+    memcpy(idx->text[idx->nkeys].plain, joined, nj + 1);
+    memcpy(idx->text[idx->nkeys].key, key, nk + 1);
+    h = &idx->hot[idx->nkeys];
+    memset(h, 0, sizeof(*h));
+    h->hplain = fnv1a(joined, nj);
+    h->hkey = fnv1a(key, nk);
+    h->mask = letter_mask(key, nk);
+    h->district = di;
+    memcpy(h->head, key, nk < sizeof(h->head) ? nk : sizeof(h->head));
+    h->len = (uint8_t)nk;
+    idx->nkeys++;
+}
+
+static void add_state(struct search_index *idx, int state_code, const char *name)
+{
+    char plain[PLAIN_MAX + 1], key[SEARCH_KEY_MAX + 1];
+    size_t np, nk, i;
+
+    if (name == NULL)
+        return;
+    np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
+    nk = phonetic_key(plain, np, key, sizeof(key));
+    if (nk < 2)
+        return;
+    for (i = 0; i < idx->nstates; i++) {
+        if (idx->states[i].state_code == state_code && strcmp(idx->states[i].key, key) == 0)
+            return;
+    }
+    if (idx->nstates >= MAX_STATE_KEYS)
+        return;
+    if (idx->states == NULL)
+        idx->states = xcalloc(MAX_STATE_KEYS, sizeof(*idx->states));
+    idx->states[idx->nstates].state_code = state_code;
+    idx->states[idx->nstates].len = (uint8_t)nk;
+    memcpy(idx->states[idx->nstates].key, key, nk + 1);
+    idx->nstates++;
+}
+
+int search_index_add(struct search_index *idx, const struct search_district *d)
+{
+    int rc = -1;
+    size_t first_key, i;
+    uint32_t di;
+
+    if (idx == NULL || d == NULL || d->name_en == NULL)
+        goto out;
+    if (idx->ndistricts >= SEARCH_MAX_DISTRICTS)
+        goto out;
+    if (idx->ndistricts == idx->districts_cap) {
+        idx->districts_cap = idx->districts_cap ? 2 * idx->districts_cap : 64;
+        idx->districts = xrealloc(idx->districts, idx->districts_cap * sizeof(*idx->districts));
+    }
+    di = (uint32_t)idx->ndistricts++;
+    idx->districts[di].state_code = d->state_code;
+    idx->districts[di].district_code = d->district_code;
+    first_key = idx->nkeys;
+    add_key(idx, di, first_key, d->name_en);
+    if (d->name_hi != NULL)
+        add_key(idx, di, first_key, d->name_hi);
+    for (i = 0; d->aliases != NULL && d->aliases[i] != NULL && i < SEARCH_MAX_ALIASES; i++)
+        add_key(idx, di, first_key, d->aliases[i]);
+    add_state(idx, d->state_code, d->state_en);
+    add_state(idx, d->state_code, d->state_hi);
+    rc = 0;
+out:
+    return rc;
+}
+
+/* ---- Matching ---- */
+
+/* Restricted Damerau-Levenshtein (optimal string alignment) distance of a and b, or
+ * maxd + 1 as soon as it must exceed maxd. Lengths are at most SEARCH_KEY_MAX. */
+static int osa_bounded(const char *a, int la, const char *b, int lb, int maxd)
+{
+    int r0[SEARCH_KEY_MAX + 1], r1[SEARCH_KEY_MAX + 1], r2[SEARCH_KEY_MAX + 1];
+    int *prev2 = r0, *prev = r1, *cur = r2, *tmp;
+    int i, j, big = maxd + 1;
+
+    if (la - lb > maxd || lb - la > maxd)
+        return big;
+    for (j = 0; j <= lb; j++) {
+        prev[j] = j;
+        prev2[j] = big;
+    }
+    for (i = 1; i <= la; i++) {
+        int rowmin = big, lo = i - maxd, hi = i + maxd;
+        cur[0] = i;
+        if (lo < 1)
+            lo = 1;
+        if (hi > lb)
+            hi = lb;
+        if (i <= maxd)
+            rowmin = i;
+        for (j = 1; j <= lb; j++) {
+            int v;
+            if (j < lo || j > hi) {
+                cur[j] = big;
+                continue;
+            }
+            v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            if (v > big)
+                v = big;
+            cur[j] = v;
+            if (v < rowmin)
+                rowmin = v;
+        }
+        if (rowmin > maxd)
+            return big;
+        tmp = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = tmp;
+    }
+    return prev[lb] > big ? big : prev[lb];
+}
+
+static int max_edits(size_t len)
+{
+    if (len <= 3)
+        return 0;
+    if (len <= 5)
+        return 1;
+    if (len <= 8)
+        return 2;
+    return 3;
+}
+
+struct cand {
+    uint32_t district;
+    double score;
+    int exact;
+};
+
+struct cands {
+    struct cand c[SEARCH_MAX_RESULTS];
+    size_t n;
+};
+
+/* Keep the SEARCH_MAX_RESULTS best, one entry per district. */
+static void cands_offer(struct cands *cs, uint32_t district, double score, int exact)
+{
+    size_t i, worst = 0;
+
+    for (i = 0; i < cs->n; i++) {
+        if (cs->c[i].district == district) {
+            if (score > cs->c[i].score) {
+                cs->c[i].score = score;
+                cs->c[i].exact |= exact;
+            }
+            return;
+        }
+    }
+    if (cs->n < SEARCH_MAX_RESULTS) {
+        cs->c[cs->n].district = district;
+        cs->c[cs->n].score = score;
+        cs->c[cs->n].exact = exact;
+        cs->n++;
+        return;
+    }
+    for (i = 1; i < cs->n; i++) {
+        if (cs->c[i].score < cs->c[worst].score)
+            worst = i;
+    }
+    if (score > cs->c[worst].score) {
+        cs->c[worst].district = district;
+        cs->c[worst].score = score;
+        cs->c[worst].exact = exact;
+    }
+}
+
+struct query {
+    const char *plain;
+    size_t plen;
+    uint32_t hplain;
+    char key[SEARCH_KEY_MAX + 1];
+    size_t klen;
+    uint32_t hkey;
+    uint32_t mask;
+    int maxd;
+    int allow_prefix;
+    double factor;
+    int hint_state; /* or -1 */
+    int have_hint;
+};
+
+static int query_prepare(struct query *q, const char *plain, size_t plen)
+{
+    q->plain = plain;
+    q->plen = plen;
+    q->hplain = fnv1a(plain, plen);
+    q->klen = phonetic_key(plain, plen, q->key, sizeof(q->key));
+    q->hkey = fnv1a(q->key, q->klen);
+    q->mask = letter_mask(q->key, q->klen);
+    q->maxd = max_edits(q->klen);
+    return q->klen > 0;
+}
+
+/* Score one key against the query; 0 if it does not match. */
+static double score_key(const struct search_index *idx, size_t k, const struct query *q, int *exact)
+{
+    const struct key_hot *h = &idx->hot[k];
+    const struct key_text *t;
+    int d, diff;
+
+    *exact = 0;
+    if (h->hplain == q->hplain && strcmp(idx->text[k].plain, q->plain) == 0) {
+        *exact = 1;
+        return 1.0;
+    }
+    if (h->hkey == q->hkey && h->len == q->klen && memcmp(idx->text[k].key, q->key, q->klen) == 0) {
+        *exact = 1;
+        return 0.95;
+    }
+    if (q->allow_prefix && q->klen >= 3 && h->len > q->klen &&
+        memcmp(h->head, q->key, q->klen < 4 ? q->klen : 4) == 0) {
+        t = &idx->text[k];
+        if (memcmp(t->key, q->key, q->klen) == 0)
+            return 0.5 + 0.35 * (double)q->klen / (double)h->len;
+    }
+    if (q->maxd == 0)
+        return 0.0;
+    diff = (int)h->len - (int)q->klen;
+    if (diff > q->maxd || -diff > q->maxd)
+        return 0.0;
+    if (popcount32(h->mask ^ q->mask) > 2 * q->maxd)
+        return 0.0;
+    t = &idx->text[k];
+    d = osa_bounded(q->key, (int)q->klen, t->key, (int)h->len, q->maxd);
+    if (d > q->maxd)
+        return 0.0;
+    return 0.9 * (1.0 - (double)d / (double)(h->len > q->klen ? h->len : q->klen));
+}
+
+/* One pass over every key; offers each district's best score to cs. Returns 1 if some
+ * district matched exactly. */
+static int scan(const struct search_index *idx, const struct query *q, struct cands *cs)
+{
+    size_t k;
+    uint32_t cur = UINT32_MAX;
+    double best = 0.0;
+    int best_exact = 0, any_exact = 0;
+
+    for (k = 0; k <= idx->nkeys; k++) {
+        double s;
+        int exact;
+        if (k == idx->nkeys || idx->hot[k].district != cur) {
+            if (cur != UINT32_MAX && best > 0.0) {
+                double f = q->factor;
+                if (q->have_hint && idx->districts[cur].state_code != q->hint_state)
+                    f *= 0.9;
+                cands_offer(cs, cur, best * f, best_exact);
+                any_exact |= best_exact;
+            }
+            if (k == idx->nkeys)
+                break;
+            cur = idx->hot[k].district;
+            best = 0.0;
+            best_exact = 0;
+        }
+        s = score_key(idx, k, q, &exact);
+        if (s > best) {
+            best = s;
+            best_exact = exact;
+        }
+    }
+    return any_exact;
+}
+
+/* Known short forms of state names, matched against the state's English key. */
+static const struct {
+    const char *abbr;
+    const char *name;
+} state_abbr[] = {
+    {"mp", "madhya pradesh"}, {"up", "uttar pradesh"}, {"hp", "himachal pradesh"},
+    {"cg", "chhattisgarh"},   {"rj", "rajasthan"},     {"mh", "maharashtra"},
+    {"uk", "uttarakhand"},    {"jh", "jharkhand"},     {"br", "bihar"},
+};
+
+/* The state whose name the tokens [from, to) spell (whole, or the first word(s) of it
+ * with at least 4 letters: "himachal"), or -1 with *found = 0. */
+static int match_state(const struct search_index *idx, const char *plain, const struct token *t,
+                       size_t from, size_t to, int *found)
+{
+    char joined[SEARCH_KEY_MAX + 1], key[SEARCH_KEY_MAX + 1];
+    size_t nj, nk, i, a;
+
+    *found = 0;
+    nj = join_tokens(plain, t, from, to, joined, sizeof(joined));
+    for (i = from; i < to; i++) {
+        if (t[i].digits)
+            return -1;
+    }
+    for (a = 0; a < sizeof(state_abbr) / sizeof(state_abbr[0]); a++) {
+        if (strcmp(joined, state_abbr[a].abbr) == 0) {
+            nj = strlen(state_abbr[a].name);
+            memcpy(joined, state_abbr[a].name, nj + 1);
+            break;
+        }
+    }
+    nk = phonetic_key(joined, nj, key, sizeof(key));
+    if (nk < 2)
+        return -1;
+    for (i = 0; i < idx->nstates; i++) {
+        const struct state_key *s = &idx->states[i];
+        if ((s->len == nk || (nk >= 4 && s->len > nk)) && memcmp(s->key, key, nk) == 0) {
+            *found = 1;
+            return s->state_code;
+        }
+    }
+    return -1;
+}
+
+static int cand_cmp(const void *pa, const void *pb, const struct search_index *idx)
+{
+    const struct cand *a = pa, *b = pb;
+    const struct district_ent *da = &idx->districts[a->district];
+    const struct district_ent *db = &idx->districts[b->district];
+
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (da->district_code != db->district_code)
+        return da->district_code < db->district_code ? -1 : 1;
+    if (da->state_code != db->state_code)
+        return da->state_code < db->state_code ? -1 : 1;
+    return 0;
+}
+
+/* Insertion sort: at most SEARCH_MAX_RESULTS entries, and qsort has no context pointer. */
+static void cands_sort(struct cands *cs, const struct search_index *idx)
+{
+    size_t i, j;
+
+    for (i = 1; i < cs->n; i++) {
+        struct cand x = cs->c[i];
+        for (j = i; j > 0 && cand_cmp(&cs->c[j - 1], &x, idx) > 0; j--)
+            cs->c[j] = cs->c[j - 1];
+        cs->c[j] = x;
+    }
+}
+
+static void find_code(const struct search_index *idx, const char *digits, size_t len,
+                      struct cands *cs)
+{
+    long code = 0;
+    size_t i;
+
+    if (len > 9)
+        return;
+    for (i = 0; i < len; i++)
+        code = code * 10 + (digits[i] - '0');
+    for (i = 0; i < idx->ndistricts; i++) {
+        if (idx->districts[i].district_code == code)
+            cands_offer(cs, (uint32_t)i, 1.0, 1);
+    }
+}
+
+/* Search the word tokens [from, to): all of them joined, then (if nothing matched
+ * exactly) single words and neighbouring pairs. Returns 1 if some district matched
+ * exactly. */
+static int find_words(const struct search_index *idx, const char *plain, const struct token *t,
+                      size_t from, size_t to, int have_hint, int hint_state, struct cands *cs)
+{
+    char joined[SEARCH_KEY_MAX + 1];
+    struct query q;
+    size_t nj, w, i;
+    int any_exact = 0;
+
+    memset(&q, 0, sizeof(q));
+    q.have_hint = have_hint;
+    q.hint_state = hint_state;
+    q.factor = 1.0;
+    q.allow_prefix = 1;
+    nj = join_tokens(plain, t, from, to, joined, sizeof(joined));
+    if (query_prepare(&q, joined, nj) && scan(idx, &q, cs))
+        return 1;
+    if (to - from < 2)
+        return 0;
+    if (to - from > MAX_WINDOW_TOKENS)
+        to = from + MAX_WINDOW_TOKENS;
+    q.factor = 0.9;
+    q.allow_prefix = 0;
+    for (w = 1; w <= 2; w++) {
+        for (i = from; i + w <= to; i++) {
+            char part[SEARCH_KEY_MAX + 1];
+            size_t np;
+            if (w == to - from)
+                continue; /* that is the whole query, done above */
+            np = join_tokens(plain, t, i, i + w, part, sizeof(part));
+            if (np < 3)
+                continue;
+            if (query_prepare(&q, part, np))
+                any_exact |= scan(idx, &q, cs);
+        }
+    }
+    return any_exact;
+}
+
+int search_find(const struct search_index *idx, const char *query, struct search_result *out,
+                size_t max, size_t *n)
+{
+    char plain[PLAIN_MAX + 1];
+    struct token t[MAX_TOKENS];
+    struct cands cs;
+    size_t np, nt, i, nwords = 0, from, to;
+    int rc = -1, hint = -1, found = 0;
+
+    if (n != NULL)
+        *n = 0;
+    if (idx == NULL || query == NULL || out == NULL || n == NULL)
+        goto out;
+    cs.n = 0;
+    np = normalise(query, strnlen(query, SEARCH_QUERY_MAX), plain, sizeof(plain));
+    nt = tokenise(plain, np, t);
+    for (i = 0; i < nt; i++)
+        nwords += !t[i].digits;
+    if (nt == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (nwords == 0) {
+        if (nt == 1)
+            find_code(idx, plain + t[0].off, t[0].len, &cs);
+    } else {
+        from = 0;
+        to = nt;
+        /* A state named at the end ("Bilaspur Himachal Pradesh") or start ("MP Niwari"). */
+        for (i = 3; i >= 1 && !found; i--) {
+            if (i < nt)
+                hint = match_state(idx, plain, t, nt - i, nt, &found);
+            if (found)
+                to = nt - i;
+        }
+        for (i = 3; i >= 1 && !found; i--) {
+            if (i < nt)
+                hint = match_state(idx, plain, t, 0, i, &found);
+            if (found)
+                from = i;
+        }
+        /* A district may begin like a state ("West Nimar"): unless the hint gave an
+         * exact match, the whole query is tried as well and the best of both kept. */
+        if (!found || !find_words(idx, plain, t, from, to, 1, hint, &cs))
+            (void)find_words(idx, plain, t, 0, nt, 0, -1, &cs);
+    }
+    cands_sort(&cs, idx);
+    for (i = 0; i < cs.n && i < max; i++) {
+        const struct district_ent *d = &idx->districts[cs.c[i].district];
+        out[i].state_code = d->state_code;
+        out[i].district_code = d->district_code;
+        out[i].score = cs.c[i].score;
+        out[i].exact = cs.c[i].exact;
+    }
+    *n = i;
+    rc = 0;
+out:
+    return rc;
+}
+
+int search_is_ambiguous(const struct search_result *results, size_t n)
+{
+    if (results == NULL || n < 2)
+        return 0;
+    return results[1].score >= results[0].score - SEARCH_AMBIGUOUS_GAP;
+}
