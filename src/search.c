@@ -33,15 +33,18 @@
  * key of every district:
  *   - plain text equal                               score 1.00, exact
  *   - phonetic key equal                             score 0.95, exact
+ *   - one word of a several-word name, equal         score 0.80 ("nimar": East and West
+ *     Nimar; generic words such as nagar, east, uttar are not indexed alone)
  *   - query key a prefix of the name's (>= 3 letters) 0.50 + 0.35 * share of the name
  *   - restricted Damerau-Levenshtein distance d <= k  0.90 * (1 - d / longer length)
  *     where k is 0 for keys of up to 3 letters, 1 up to 5, 2 up to 8, else 3.
  * The distance is only computed for keys whose length differs by at most k and whose
- * letter sets differ in at most 2k letters (each edit changes at most two); it runs in a
- * band of width 2k+1 and stops once a whole row exceeds k. Each district keeps its best
+ * letter sets differ in at most 2k letters (each edit changes at most two), with Hyyrö's
+ * bit-parallel algorithm (one 64-bit word per key). Each district keeps its best
  * key. If nothing matched exactly and the query had several words, each single word and
- * each pair of neighbouring words is tried too (score x 0.9, no prefix matches), so that
- * "Niwari ka data" still finds Niwari. With a state hint, districts of other states score
+ * each pair of neighbouring words is tried too (score x 0.9, no prefix matches, no edits
+ * in words of up to 4 letters), so that "Niwari ka data" still finds Niwari. Scores
+ * below 0.6 are dropped. With a state hint, districts of other states score
  * x 0.9. The best SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a lookup
  * allocates nothing and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes,
  * at most 8 words) times the number of keys.
@@ -64,6 +67,8 @@
 #define MAX_WINDOW_TOKENS 8
 #define DEV_MAX 64 /* Devanagari items per word before an early flush */
 #define MAX_STATE_KEYS 512
+#define MIN_SCORE 0.5999  /* the weakest full-query match: 3 edits in 9 letters */
+#define PARTIAL_SCORE 0.8 /* "nimar" for "East Nimar": below exact, above most typos */
 
 struct key_hot {
     uint32_t hplain;   /* FNV-1a of the plain text */
@@ -72,6 +77,7 @@ struct key_hot {
     uint32_t district; /* index into districts[] */
     char head[4];      /* first bytes of the key, NUL-padded */
     uint8_t len;       /* key length */
+    uint8_t partial;   /* one word of a several-word name: equal matches only */
 };
 
 struct key_text {
@@ -90,12 +96,18 @@ struct state_key {
     char key[SEARCH_KEY_MAX + 1];
 };
 
+/* The keys of one length: a lookup visits only the lengths that can match. */
+struct bucket {
+    struct key_hot *hot;
+    struct key_text *text;
+    size_t n, cap;
+};
+
 struct search_index {
     struct district_ent *districts;
     size_t ndistricts, districts_cap;
-    struct key_hot *hot;
-    struct key_text *text;
-    size_t nkeys, keys_cap;
+    struct bucket by_len[SEARCH_KEY_MAX + 1];
+    size_t nkeys;
     struct state_key *states;
     size_t nstates;
 };
@@ -246,6 +258,7 @@ struct dev {
 };
 
 _Static_assert(sizeof(struct ph) == 6, "struct ph is packed small");
+_Static_assert(SEARCH_KEY_MAX <= 64, "osa_bitpar() holds a key in one 64-bit word");
 
 /* U+0915..U+0939. */
 static const char *const dev_cons[] = {
@@ -617,51 +630,123 @@ size_t search_index_count(const struct search_index *idx)
 
 void search_index_free(struct search_index *idx)
 {
+    size_t i;
+
     if (idx == NULL)
         return;
     free(idx->districts);
-    free(idx->hot);
-    free(idx->text);
+    for (i = 0; i <= SEARCH_KEY_MAX; i++) {
+        free(idx->by_len[i].hot);
+        free(idx->by_len[i].text);
+    }
     free(idx->states);
     free(idx);
 }
 
-/* Add the key of one name of district `di` unless it is empty or already there. */
-static void add_key(struct search_index *idx, uint32_t di, size_t first_key, const char *name)
-{
-    char plain[PLAIN_MAX + 1], joined[SEARCH_KEY_MAX + 1], key[SEARCH_KEY_MAX + 1];
-    size_t np, nj = 0, nk, i;
-    struct key_hot *h;
+/* The keys of the district being added, gathered first so that duplicates (an alias
+ * equal to the English name) are dropped. */
+#define MAX_PENDING 64
+struct pending {
+    struct key_text t[MAX_PENDING];
+    uint8_t partial[MAX_PENDING];
+    size_t n;
+};
 
-    np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
-    for (i = 0; i < np && nj < SEARCH_KEY_MAX; i++) {
-        if (plain[i] >= 'a' && plain[i] <= 'z')
-            joined[nj++] = plain[i];
+/* Note the key of letters[0..n) unless it is empty or already noted. */
+static void put_key(struct pending *pk, const char *letters, size_t n, int partial)
+{
+    char joined[SEARCH_KEY_MAX + 1], key[SEARCH_KEY_MAX + 1];
+    size_t nj = 0, nk, i;
+
+    for (i = 0; i < n && nj < SEARCH_KEY_MAX; i++) {
+        if (letters[i] >= 'a' && letters[i] <= 'z')
+            joined[nj++] = letters[i];
     }
     joined[nj] = '\0';
     nk = phonetic_key(joined, nj, key, sizeof(key));
-    if (nj == 0 || nk == 0)
+    if (nj == 0 || nk == 0 || pk->n == MAX_PENDING)
         return;
-    for (i = first_key; i < idx->nkeys; i++) {
-        if (strcmp(idx->text[i].plain, joined) == 0)
+    for (i = 0; i < pk->n; i++) {
+        if (strcmp(pk->t[i].plain, joined) == 0)
             return;
     }
-    if (idx->nkeys == idx->keys_cap) {
-        idx->keys_cap = idx->keys_cap ? 2 * idx->keys_cap : 256;
-        idx->hot = xrealloc(idx->hot, idx->keys_cap * sizeof(*idx->hot));
-        idx->text = xrealloc(idx->text, idx->keys_cap * sizeof(*idx->text));
+    memcpy(pk->t[pk->n].plain, joined, nj + 1);
+    memcpy(pk->t[pk->n].key, key, nk + 1);
+    pk->partial[pk->n] = (uint8_t)partial;
+    pk->n++;
+}
+
+/* Move the noted keys of district `di` into the index. */
+static void store_keys(struct search_index *idx, uint32_t di, const struct pending *pk)
+{
+    size_t i;
+
+    for (i = 0; i < pk->n; i++) {
+        const struct key_text *t = &pk->t[i];
+        size_t nk = strlen(t->key);
+        struct bucket *b = &idx->by_len[nk];
+        struct key_hot *h;
+
+        if (b->n == b->cap) {
+            b->cap = b->cap ? 2 * b->cap : 32;
+            b->hot = xrealloc(b->hot, b->cap * sizeof(*b->hot));
+            b->text = xrealloc(b->text, b->cap * sizeof(*b->text));
+        }
+        b->text[b->n] = *t;
+        h = &b->hot[b->n];
+        memset(h, 0, sizeof(*h));
+        h->hplain = fnv1a(t->plain, strlen(t->plain));
+        h->hkey = fnv1a(t->key, nk);
+        h->mask = letter_mask(t->key, nk);
+        h->district = di;
+        memcpy(h->head, t->key, nk < sizeof(h->head) ? nk : sizeof(h->head));
+        h->len = (uint8_t)nk;
+        h->partial = pk->partial[i];
+        b->n++;
+        idx->nkeys++;
     }
-    memcpy(idx->text[idx->nkeys].plain, joined, nj + 1);
-    memcpy(idx->text[idx->nkeys].key, key, nk + 1);
-    h = &idx->hot[idx->nkeys];
-    memset(h, 0, sizeof(*h));
-    h->hplain = fnv1a(joined, nj);
-    h->hkey = fnv1a(key, nk);
-    h->mask = letter_mask(key, nk);
-    h->district = di;
-    memcpy(h->head, key, nk < sizeof(h->head) ? nk : sizeof(h->head));
-    h->len = (uint8_t)nk;
-    idx->nkeys++;
+}
+
+/* Words of a several-word name that say nothing on their own. */
+static int is_generic_word(const char *w, size_t n)
+{
+    static const char *const words[] = {
+        "east",  "west",    "north", "south", "central", "nagar", "purvi", "pashchim", "purba",
+        "uttar", "dakshin", "kalan", "khurd", "city",    "rural", "urban", "and",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strlen(words[i]) == n && memcmp(words[i], w, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The keys of one name: the whole name (words joined) or, with `words`, each word of a
+ * several-word name that has 4 letters or more and is not generic ("Nimar" of "East
+ * Nimar"), as partial keys. */
+static void add_name(struct pending *pk, const char *name, int words)
+{
+    char plain[PLAIN_MAX + 1];
+    size_t np, i = 0;
+
+    np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
+    if (!words) {
+        put_key(pk, plain, np, 0);
+        return;
+    }
+    if (memchr(plain, ' ', np) == NULL)
+        return;
+    while (i < np) {
+        size_t start = i;
+        while (i < np && plain[i] != ' ')
+            i++;
+        if (i - start >= 4 && plain[start] >= 'a' && plain[start] <= 'z' &&
+            !is_generic_word(plain + start, i - start) && !is_stop_word(plain + start, i - start))
+            put_key(pk, plain + start, i - start, 1);
+        i++;
+    }
 }
 
 static void add_state(struct search_index *idx, int state_code, const char *name)
@@ -691,9 +776,10 @@ static void add_state(struct search_index *idx, int state_code, const char *name
 
 int search_index_add(struct search_index *idx, const struct search_district *d)
 {
-    int rc = -1;
-    size_t first_key, i;
+    int rc = -1, words;
+    size_t i;
     uint32_t di;
+    struct pending *pk = NULL;
 
     if (idx == NULL || d == NULL || d->name_en == NULL)
         goto out;
@@ -706,72 +792,57 @@ int search_index_add(struct search_index *idx, const struct search_district *d)
     di = (uint32_t)idx->ndistricts++;
     idx->districts[di].state_code = d->state_code;
     idx->districts[di].district_code = d->district_code;
-    first_key = idx->nkeys;
-    add_key(idx, di, first_key, d->name_en);
-    if (d->name_hi != NULL)
-        add_key(idx, di, first_key, d->name_hi);
-    for (i = 0; d->aliases != NULL && d->aliases[i] != NULL && i < SEARCH_MAX_ALIASES; i++)
-        add_key(idx, di, first_key, d->aliases[i]);
+    pk = xmalloc(sizeof(*pk));
+    pk->n = 0;
+    for (words = 0; words <= 1; words++) {
+        add_name(pk, d->name_en, words);
+        if (d->name_hi != NULL)
+            add_name(pk, d->name_hi, words);
+        for (i = 0; d->aliases != NULL && d->aliases[i] != NULL && i < SEARCH_MAX_ALIASES; i++)
+            add_name(pk, d->aliases[i], words);
+    }
+    store_keys(idx, di, pk);
     add_state(idx, d->state_code, d->state_en);
     add_state(idx, d->state_code, d->state_hi);
     rc = 0;
 out:
+    free(pk);
     return rc;
 }
 
 /* ---- Matching ---- */
 
-/* Restricted Damerau-Levenshtein (optimal string alignment) distance of a and b, or
- * maxd + 1 as soon as it must exceed maxd. Lengths are at most SEARCH_KEY_MAX. */
-static int osa_bounded(const char *a, int la, const char *b, int lb, int maxd)
+/* Restricted Damerau-Levenshtein (optimal string alignment) distance between the
+ * pattern whose match vectors are peq (bit i of peq[c] set when pattern[i] == 'a' + c;
+ * length m, 1..64) and the text b[0..n) of letters a..z. Hyyrö's bit-parallel form of
+ * the dynamic programme: one column per text letter in a few word operations, so a
+ * comparison costs about as much as reading the key. */
+static int osa_bitpar(const uint64_t *peq, size_t m, const char *b, size_t n)
 {
-    int r0[SEARCH_KEY_MAX + 1], r1[SEARCH_KEY_MAX + 1], r2[SEARCH_KEY_MAX + 1];
-    int *prev2 = r0, *prev = r1, *cur = r2, *tmp;
-    int i, j, big = maxd + 1;
+    uint64_t pv = ~(uint64_t)0, mv = 0, d0_prev = 0, pm_prev = 0;
+    uint64_t top = (uint64_t)1 << (m - 1);
+    int score = (int)m;
+    size_t j;
 
-    if (la - lb > maxd || lb - la > maxd)
-        return big;
-    for (j = 0; j <= lb; j++) {
-        prev[j] = j;
-        prev2[j] = big;
+    for (j = 0; j < n; j++) {
+        uint64_t pm = peq[b[j] - 'a'];
+        uint64_t tr = (((~d0_prev) & pm) << 1) & pm_prev;
+        uint64_t d0 = (((pm & pv) + pv) ^ pv) | pm | mv | tr;
+        uint64_t hp = mv | ~(d0 | pv);
+        uint64_t hn = d0 & pv;
+
+        if (hp & top)
+            score++;
+        else if (hn & top)
+            score--;
+        hp = (hp << 1) | 1;
+        hn <<= 1;
+        pv = hn | ~(d0 | hp);
+        mv = hp & d0;
+        d0_prev = d0;
+        pm_prev = pm;
     }
-    for (i = 1; i <= la; i++) {
-        int rowmin = big, lo = i - maxd, hi = i + maxd;
-        cur[0] = i;
-        if (lo < 1)
-            lo = 1;
-        if (hi > lb)
-            hi = lb;
-        if (i <= maxd)
-            rowmin = i;
-        for (j = 1; j <= lb; j++) {
-            int v;
-            if (j < lo || j > hi) {
-                cur[j] = big;
-                continue;
-            }
-            v = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < v)
-                v = prev[j] + 1;
-            if (cur[j - 1] + 1 < v)
-                v = cur[j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                prev2[j - 2] + 1 < v)
-                v = prev2[j - 2] + 1;
-            if (v > big)
-                v = big;
-            cur[j] = v;
-            if (v < rowmin)
-                rowmin = v;
-        }
-        if (rowmin > maxd)
-            return big;
-        tmp = prev2;
-        prev2 = prev;
-        prev = cur;
-        cur = tmp;
-    }
-    return prev[lb] > big ? big : prev[lb];
+    return score;
 }
 
 static int max_edits(size_t len)
@@ -801,6 +872,8 @@ static void cands_offer(struct cands *cs, uint32_t district, double score, int e
 {
     size_t i, worst = 0;
 
+    if (score < MIN_SCORE)
+        return;
     for (i = 0; i < cs->n; i++) {
         if (cs->c[i].district == district) {
             if (score > cs->c[i].score) {
@@ -836,6 +909,7 @@ struct query {
     size_t klen;
     uint32_t hkey;
     uint32_t mask;
+    uint64_t peq[26]; /* match vectors of key for osa_bitpar() */
     int maxd;
     int allow_prefix;
     double factor;
@@ -845,6 +919,8 @@ struct query {
 
 static int query_prepare(struct query *q, const char *plain, size_t plen)
 {
+    size_t i;
+
     q->plain = plain;
     q->plen = plen;
     q->hplain = fnv1a(plain, plen);
@@ -852,28 +928,35 @@ static int query_prepare(struct query *q, const char *plain, size_t plen)
     q->hkey = fnv1a(q->key, q->klen);
     q->mask = letter_mask(q->key, q->klen);
     q->maxd = max_edits(q->klen);
+    memset(q->peq, 0, sizeof(q->peq));
+    for (i = 0; i < q->klen; i++)
+        q->peq[q->key[i] - 'a'] |= (uint64_t)1 << i;
     return q->klen > 0;
 }
 
 /* Score one key against the query; 0 if it does not match. */
-static double score_key(const struct search_index *idx, size_t k, const struct query *q, int *exact)
+static double score_key(const struct key_hot *h, const struct key_text *t, const struct query *q,
+                        int *exact)
 {
-    const struct key_hot *h = &idx->hot[k];
-    const struct key_text *t;
     int d, diff;
 
     *exact = 0;
-    if (h->hplain == q->hplain && strcmp(idx->text[k].plain, q->plain) == 0) {
+    if (h->partial) {
+        if ((h->hplain == q->hplain && strcmp(t->plain, q->plain) == 0) ||
+            (h->hkey == q->hkey && h->len == q->klen && memcmp(t->key, q->key, q->klen) == 0))
+            return PARTIAL_SCORE;
+        return 0.0;
+    }
+    if (h->hplain == q->hplain && strcmp(t->plain, q->plain) == 0) {
         *exact = 1;
         return 1.0;
     }
-    if (h->hkey == q->hkey && h->len == q->klen && memcmp(idx->text[k].key, q->key, q->klen) == 0) {
+    if (h->hkey == q->hkey && h->len == q->klen && memcmp(t->key, q->key, q->klen) == 0) {
         *exact = 1;
         return 0.95;
     }
     if (q->allow_prefix && q->klen >= 3 && h->len > q->klen &&
         memcmp(h->head, q->key, q->klen < 4 ? q->klen : 4) == 0) {
-        t = &idx->text[k];
         if (memcmp(t->key, q->key, q->klen) == 0)
             return 0.5 + 0.35 * (double)q->klen / (double)h->len;
     }
@@ -884,43 +967,35 @@ static double score_key(const struct search_index *idx, size_t k, const struct q
         return 0.0;
     if (popcount32(h->mask ^ q->mask) > 2 * q->maxd)
         return 0.0;
-    t = &idx->text[k];
-    d = osa_bounded(q->key, (int)q->klen, t->key, (int)h->len, q->maxd);
+    d = osa_bitpar(q->peq, q->klen, t->key, h->len);
     if (d > q->maxd)
         return 0.0;
     return 0.9 * (1.0 - (double)d / (double)(h->len > q->klen ? h->len : q->klen));
 }
 
-/* One pass over every key; offers each district's best score to cs. Returns 1 if some
- * district matched exactly. */
+/* One pass over the keys whose length can match; offers each match to cs (which keeps
+ * a district's best). Returns 1 if some district matched exactly. */
 static int scan(const struct search_index *idx, const struct query *q, struct cands *cs)
 {
-    size_t k;
-    uint32_t cur = UINT32_MAX;
-    double best = 0.0;
-    int best_exact = 0, any_exact = 0;
+    size_t len, lo, hi, k;
+    int any_exact = 0;
 
-    for (k = 0; k <= idx->nkeys; k++) {
-        double s;
-        int exact;
-        if (k == idx->nkeys || idx->hot[k].district != cur) {
-            if (cur != UINT32_MAX && best > 0.0) {
-                double f = q->factor;
-                if (q->have_hint && idx->districts[cur].state_code != q->hint_state)
-                    f *= 0.9;
-                cands_offer(cs, cur, best * f, best_exact);
-                any_exact |= best_exact;
-            }
-            if (k == idx->nkeys)
-                break;
-            cur = idx->hot[k].district;
-            best = 0.0;
-            best_exact = 0;
-        }
-        s = score_key(idx, k, q, &exact);
-        if (s > best) {
-            best = s;
-            best_exact = exact;
+    lo = q->klen > (size_t)q->maxd ? q->klen - (size_t)q->maxd : 1;
+    hi = q->allow_prefix ? SEARCH_KEY_MAX : q->klen + (size_t)q->maxd;
+    if (hi > SEARCH_KEY_MAX)
+        hi = SEARCH_KEY_MAX;
+    for (len = lo; len <= hi; len++) {
+        const struct bucket *b = &idx->by_len[len];
+        for (k = 0; k < b->n; k++) {
+            const struct key_hot *h = &b->hot[k];
+            int exact;
+            double sc = score_key(h, &b->text[k], q, &exact), f = q->factor;
+            if (sc <= 0.0)
+                continue;
+            if (q->have_hint && idx->districts[h->district].state_code != q->hint_state)
+                f *= 0.9;
+            cands_offer(cs, h->district, sc * f, exact);
+            any_exact |= exact;
         }
     }
     return any_exact;
@@ -1048,8 +1123,13 @@ static int find_words(const struct search_index *idx, const char *plain, const s
             np = join_tokens(plain, t, i, i + w, part, sizeof(part));
             if (np < 3)
                 continue;
-            if (query_prepare(&q, part, np))
-                any_exact |= scan(idx, &q, cs);
+            if (!query_prepare(&q, part, np))
+                continue;
+            /* A short word among others is more likely chatter ("job card") than a
+             * misspelt district: it must match without edits. */
+            if (q.klen <= 4)
+                q.maxd = 0;
+            any_exact |= scan(idx, &q, cs);
         }
     }
     return any_exact;
