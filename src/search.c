@@ -28,9 +28,12 @@
  *    "chhindvara" and "छिंदवाड़ा" all give "cindvar".
  *
  * A query of digits only (after dropping the keywords) is a district code and matches
- * exactly. Otherwise a trailing or leading state name ("Bilaspur Himachal", "MP Niwari")
- * is taken as a hint and removed. The query's words, joined, are then compared with every
- * key of every district:
+ * exactly. Otherwise up to three trailing or leading words that name a state, in either
+ * script, whole or by its first word(s) or a common short form ("Bilaspur Himachal",
+ * "MP Niwari", "हमीरपुर उत्तर प्रदेश", "Hamirpur, H.P.") are taken as a hint and removed;
+ * districts of other states then score x 0.9, and if the hinted search finds nothing
+ * exact the whole query is searched too ("West Nimar" is not in West Bengal). The
+ * query's words, joined, are then compared with every key of every district:
  *   - plain text equal                               score 1.00, exact
  *   - phonetic key equal                             score 0.95, exact
  *   - one word of a several-word name, equal         score 0.80 ("nimar": East and West
@@ -43,15 +46,18 @@
  * bit-parallel algorithm (one 64-bit word per key). Each district keeps its best
  * key. If nothing matched exactly and the query had several words, each single word and
  * each pair of neighbouring words is tried too (score x 0.9, no prefix matches, no edits
- * in words of up to 4 letters), so that "Niwari ka data" still finds Niwari. Scores
- * below 0.6 are dropped. With a state hint, districts of other states score
- * x 0.9. The best SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a lookup
- * allocates nothing and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes,
- * at most 8 words) times the number of keys.
+ * in words of up to 4 letters), so that "Niwari ka data" still finds Niwari but
+ * "job card" does not find Harda. Scores below 0.6 are dropped. The best
+ * SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a lookup allocates nothing
+ * and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes, 16 words, windows
+ * over the first 8) times the number of keys.
  *
- * The index keeps, per key, a small "hot" record (lengths, hashes, letter mask, first
- * bytes) scanned linearly, and the key text apart, so that the scan over ~3,000 keys of
- * ~800 districts stays in cache.
+ * The index keeps its keys in buckets by phonetic key length, so a lookup visits only
+ * the lengths within k of the query's (and the longer ones when it may be a prefix).
+ * Per key a small "hot" record (hashes of plain text and key, letter mask, first bytes,
+ * length) is scanned and the text is read only to confirm a hit. With all ~760 districts
+ * of India (~1,200 keys) a lookup takes a few microseconds (tests/unit/test_search.c
+ * prints the figure).
  */
 #include "search.h"
 

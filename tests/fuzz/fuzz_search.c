@@ -7,6 +7,11 @@
  * (0, 1] and in descending order, and a name added to an index finds its own district.
  *
  *   make fuzz && build/fuzz/fuzz_search -max_total_time=60 tests/fuzz/seeds/search
+ *
+ * or on its own (it includes search.c and needs only mem.c):
+ *
+ *   clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+ *       -o build/fuzz/fuzz_search tests/fuzz/fuzz_search.c src/mem.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -580,6 +580,10 @@ static const struct row rows[] = {
     {"Aurangabad Bihar", OTHER_BASE + 189, 1},
     {"Pratapgarh Rajasthan", OTHER_BASE + 629, 1},
     {"बलरामपुर छत्तीसगढ़", OTHER_BASE + 649, 1},
+    {"बिलासपुर हिमाचल", OTHER_BASE + 15, 1},
+    {"Hamirpur, H.P.", OTHER_BASE + 17, 1},
+    {"हमीरपुर उत्तर प्रदेश", OTHER_BASE + 149, 1},
+    {"West Nimar", 1724, 1},
 };
 
 /* The pair an ambiguous query must put on top, in either order, and whether both are
