@@ -12,9 +12,10 @@
  *    nukta applied to the consonant before it, and the inherent vowel 'a' written unless a
  *    virama or matra follows. Hindi drops that 'a' at the end of a word and between
  *    VC_CV (Ohala's rule, applied right to left: खरगोन -> khargon, टीकमगढ़ -> tikamgarh),
- *    so we do too. ड/ढ written without nukta after a vowel are read as ड़/ढ़, which is how
- *    they are spoken there and how people who leave out the nukta mean them
- *    (निवाडी = निवाड़ी). Devanagari digits become ASCII digits. Everything else
+ *    so we do too, treating a final नगर as a word of its own (अशोकनगर -> ashoknagar);
+ *    anusvara before ह is "ng" (सिंह -> singh). Each Hindi name is indexed twice, as
+ *    written and without its nuktas (निवाड़ी: nivari and nivadi), so that the many who
+ *    type निवाडी find it exactly. Devanagari digits become ASCII digits. Everything else
  *    (punctuation, spaces, symbols, other scripts) separates tokens, and a letter/digit
  *    boundary separates tokens too. Tokens that are only the scheme's name (nrega,
  *    mgnrega, narega, manrega, ..., so also नरेगा and मनरेगा) or the word "district"
@@ -23,7 +24,8 @@
  * 2. A phonetic key from the plain letters (spaces removed), which makes spellings that
  *    sound alike equal: w->v, z->j, q->k, f->p, x->ks, c->k unless ch; ee->i, oo->u,
  *    ai/ei/ay->e, au/ou->o; y between vowels dropped; h after a consonant dropped (chh, ch
- *    -> c, sh -> s, bh -> b); doubled letters single; a final a or e dropped. So "Niwari",
+ *    -> c, sh -> s, bh -> b); doubled letters single; a final h after a vowel, then a
+ *    final a or e, dropped. So "Niwari",
  *    "nivari" and "निवाड़ी" all give "nivari", and "Chhindwara", "chindwara",
  *    "chhindvara" and "छिंदवाड़ा" all give "cindvar".
  *
@@ -249,8 +251,7 @@ static char latin_fold(uint32_t cp)
 /* ---- Devanagari transliteration ---- */
 
 enum { PH_CONS, PH_SCHWA, PH_VOWEL, PH_NASAL, PH_VISARGA };
-#define PH_RETRO 1   /* ड or ढ written without nukta */
-#define PH_DELETED 2 /* an inherent 'a' Hindi does not pronounce here */
+#define PH_DELETED 1 /* an inherent 'a' Hindi does not pronounce here */
 
 struct ph {
     char text[4];
@@ -261,6 +262,7 @@ struct ph {
 struct dev {
     struct ph items[DEV_MAX];
     size_t n;
+    int drop_nukta; /* read ड़ as ड, ज़ as ज, ...: the spelling of people who omit it */
 };
 
 _Static_assert(sizeof(struct ph) == 6, "struct ph is packed small");
@@ -272,8 +274,9 @@ static const char *const dev_cons[] = {
     "dh", "n",  "t", "th", "d", "dh", "n",   "n",  "p",  "ph", "b", "bh", "m",
     "y",  "r",  "r", "l",  "l", "l",  "v",   "sh", "sh", "s",  "h",
 };
-/* U+0958..U+095F: the precomposed nukta letters. */
+/* U+0958..U+095F: the precomposed nukta letters, with and without the nukta. */
 static const char *const dev_nukta_cons[] = {"k", "kh", "g", "z", "r", "rh", "f", "y"};
+static const char *const dev_nukta_base[] = {"k", "kh", "g", "j", "d", "dh", "ph", "y"};
 /* U+0904..U+0914: independent vowels. */
 static const char *const dev_vowels[] = {"a", "a", "a", "i",  "i", "u", "u", "ri", "li",
                                          "e", "e", "e", "ai", "o", "o", "o", "au"};
@@ -303,14 +306,11 @@ static void ph_set(struct ph *p, int kind, const char *text, int flags)
     p->flags = (unsigned char)flags;
 }
 
-/* Apply the inherent-vowel rules to the word in d and write it to out; d is emptied. */
-static void dev_flush(struct dev *d, struct sbuf *out)
+/* Mark the inherent vowels of the word it[0..n) that Hindi does not pronounce. */
+static void dev_schwa_rules(struct ph *it, size_t n)
 {
-    struct ph *it = d->items;
-    size_t n = d->n, i, k;
+    size_t i;
 
-    if (n == 0)
-        return;
     /* Word-final 'a' is silent, except after a conjunct (इन्द्र) or in a one-letter word. */
     if (n >= 2 && it[n - 1].kind == PH_SCHWA && !(n >= 3 && it[n - 3].kind == PH_CONS)) {
         int earlier_vowel = 0;
@@ -342,24 +342,47 @@ static void dev_flush(struct dev *d, struct sbuf *out)
         if (ph_is_vowel(&it[j]))
             it[i].flags |= PH_DELETED;
     }
+}
+
+/* 1 if it[0..6) is नगर ("nagar", all three with their inherent vowel). */
+static int is_nagar(const struct ph *it)
+{
+    return it[0].kind == PH_CONS && strcmp(it[0].text, "n") == 0 && it[1].kind == PH_SCHWA &&
+           it[2].kind == PH_CONS && strcmp(it[2].text, "g") == 0 && it[3].kind == PH_SCHWA &&
+           it[4].kind == PH_CONS && strcmp(it[4].text, "r") == 0 && it[5].kind == PH_SCHWA;
+}
+
+/* Apply the inherent-vowel rules to the word in d and write it to out; d is emptied. */
+static void dev_flush(struct dev *d, struct sbuf *out)
+{
+    struct ph *it = d->items;
+    size_t n = d->n, k;
+
+    if (n == 0)
+        return;
+    /* A name ending in नगर is a compound: the rules apply to each part (अशोकनगर is
+     * ashok-nagar, not ashoka-ngar). */
+    if (n >= 8 && is_nagar(it + n - 6)) {
+        dev_schwa_rules(it, n - 6);
+        dev_schwa_rules(it + n - 6, 6);
+    } else {
+        dev_schwa_rules(it, n);
+    }
     for (k = 0; k < n; k++) {
         const struct ph *p = &it[k];
+        const struct ph *next = k + 1 < n ? &it[k + 1] : NULL;
         switch (p->kind) {
-        case PH_CONS:
-            if ((p->flags & PH_RETRO) && k > 0 && ph_is_vowel(&it[k - 1]) && k + 1 < n &&
-                (it[k + 1].kind == PH_SCHWA || it[k + 1].kind == PH_VOWEL))
-                sb_puts(out, p->text[1] == 'h' ? "rh" : "r");
-            else
-                sb_puts(out, p->text);
-            break;
         case PH_SCHWA:
             if (!(p->flags & PH_DELETED))
                 sb_putc(out, 'a');
             break;
         case PH_NASAL:
-            if (k + 1 < n && it[k + 1].kind == PH_CONS &&
-                (it[k + 1].text[0] == 'p' || it[k + 1].text[0] == 'b' || it[k + 1].text[0] == 'm'))
+            /* As the following consonant is said: सिंह singh, चंपा champa. */
+            if (next != NULL && next->kind == PH_CONS &&
+                (next->text[0] == 'p' || next->text[0] == 'b' || next->text[0] == 'm'))
                 sb_putc(out, 'm');
+            else if (next != NULL && next->kind == PH_CONS && strcmp(next->text, "h") == 0)
+                sb_puts(out, "ng");
             else
                 sb_putc(out, 'n');
             break;
@@ -380,18 +403,19 @@ static void dev_push(struct dev *d, struct sbuf *out, uint32_t cp)
         dev_flush(d, out); /* absurdly long word: cut it, stay bounded */
     last = d->n > 0 ? &d->items[d->n - 1] : NULL;
     if (cp >= 0x915 && cp <= 0x939) {
-        ph_set(&d->items[d->n++], PH_CONS, dev_cons[cp - 0x915],
-               (cp == 0x921 || cp == 0x922) ? PH_RETRO : 0);
+        ph_set(&d->items[d->n++], PH_CONS, dev_cons[cp - 0x915], 0);
         ph_set(&d->items[d->n++], PH_SCHWA, "a", 0);
     } else if (cp >= 0x958 && cp <= 0x95f) {
-        ph_set(&d->items[d->n++], PH_CONS, dev_nukta_cons[cp - 0x958], 0);
+        ph_set(&d->items[d->n++], PH_CONS,
+               d->drop_nukta ? dev_nukta_base[cp - 0x958] : dev_nukta_cons[cp - 0x958], 0);
         ph_set(&d->items[d->n++], PH_SCHWA, "a", 0);
     } else if (cp == 0x93c) { /* nukta */
-        if (d->n >= 2 && last->kind == PH_SCHWA) {
+        if (d->n >= 2 && last->kind == PH_SCHWA && !d->drop_nukta) {
             struct ph *c = &d->items[d->n - 2];
-            if (strcmp(c->text, "d") == 0 && (c->flags & PH_RETRO))
+            /* Only ड and ढ take a nukta in Hindi; द or ध with one is read the same. */
+            if (strcmp(c->text, "d") == 0)
                 ph_set(c, PH_CONS, "r", 0);
-            else if (strcmp(c->text, "dh") == 0 && (c->flags & PH_RETRO))
+            else if (strcmp(c->text, "dh") == 0)
                 ph_set(c, PH_CONS, "rh", 0);
             else if (strcmp(c->text, "j") == 0)
                 ph_set(c, PH_CONS, "z", 0);
@@ -422,8 +446,10 @@ static void dev_push(struct dev *d, struct sbuf *out, uint32_t cp)
 /* ---- Normalisation ---- */
 
 /* Write the plain form of s[0..len) to out: lower-case Latin letters and digits in tokens
- * separated by single spaces (no leading or trailing space). Returns the length. */
-static size_t normalise(const char *s, size_t len, char *out, size_t cap)
+ * separated by single spaces (no leading or trailing space). With drop_nukta, Devanagari
+ * letters with a nukta are read as their base letter (निवाड़ी as निवाडी: nivadi). Returns
+ * the length. */
+static size_t normalise_ex(const char *s, size_t len, char *out, size_t cap, int drop_nukta)
 {
     const unsigned char *u = (const unsigned char *)s;
     struct sbuf b = {out, 0, cap};
@@ -432,6 +458,7 @@ static size_t normalise(const char *s, size_t len, char *out, size_t cap)
     int last_class = 0; /* 1 Latin letter, 2 digit, 3 Devanagari letter */
 
     d.n = 0;
+    d.drop_nukta = drop_nukta;
     out[0] = '\0';
     while (i < len) {
         uint32_t cp;
@@ -484,6 +511,11 @@ static size_t normalise(const char *s, size_t len, char *out, size_t cap)
     if (b.len > 0 && out[b.len - 1] == ' ')
         out[--b.len] = '\0';
     return b.len;
+}
+
+static size_t normalise(const char *s, size_t len, char *out, size_t cap)
+{
+    return normalise_ex(s, len, out, cap, 0);
 }
 
 /* The phonetic key of the letters in plain[0..n) (spaces and digits are skipped). */
@@ -556,6 +588,8 @@ static size_t phonetic_key(const char *plain, size_t n, char *key, size_t cap)
             continue;
         a[na++] = b[i];
     }
+    if (na > 2 && a[na - 1] == 'h' && is_vowel_ch(a[na - 2]))
+        na--; /* Etah = एटा, Damoh = दमोह said "damo" */
     if (na > 2 && (a[na - 1] == 'a' || a[na - 1] == 'e'))
         na--;
     if (na > cap - 1)
@@ -737,11 +771,16 @@ static void add_name(struct pending *pk, const char *name, int words)
     char plain[PLAIN_MAX + 1];
     size_t np, i = 0;
 
-    np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
     if (!words) {
+        /* The name as written and as written by someone who leaves out the nukta
+         * (duplicates are dropped by put_key). */
+        np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
+        put_key(pk, plain, np, 0);
+        np = normalise_ex(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain), 1);
         put_key(pk, plain, np, 0);
         return;
     }
+    np = normalise(name, strnlen(name, SEARCH_QUERY_MAX), plain, sizeof(plain));
     if (memchr(plain, ' ', np) == NULL)
         return;
     while (i < np) {
