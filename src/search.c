@@ -47,12 +47,13 @@
  * letter sets differ in at most 2k letters (each edit changes at most two), with Hyyrö's
  * bit-parallel algorithm (one 64-bit word per key). Each district keeps its best
  * key. If nothing matched exactly and the query had several words, each single word and
- * each pair of neighbouring words is tried too (score x 0.9, no prefix matches, no edits
- * in words of up to 4 letters), so that "Niwari ka data" still finds Niwari but
- * "job card" does not find Harda. Scores below 0.6 are dropped. The best
- * SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a lookup allocates nothing
- * and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes, 16 words, windows
- * over the first 8) times the number of keys.
+ * each pair of neighbouring words is tried too (score x 0.85 for a word, x 0.9 for a
+ * pair; no prefix matches, no edits
+ * in pairs or in words of up to 4 letters: those are looked up in a hash table of the
+ * keys), so that "Niwari ka data" still finds Niwari but "job card" does not find Harda. Scores
+ * below 0.6 are dropped. The best SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a
+ * lookup allocates nothing and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes, 16
+ * words, windows over the first 8) times the number of keys.
  *
  * The index keeps its keys in buckets by phonetic key length, so a lookup visits only
  * the lengths within k of the query's (and the longer ones when it may be a prefix).
@@ -111,11 +112,22 @@ struct bucket {
     size_t n, cap;
 };
 
+/* A slot of the hash table of phonetic keys (open addressing, linear probing): where
+ * a key sits in by_len[]. Lets the word-by-word tries of a long query find equal keys
+ * without a scan. */
+struct slot {
+    uint32_t hkey;
+    uint32_t pos; /* index in by_len[len] */
+    uint8_t len;  /* 0 = empty */
+};
+
 struct search_index {
     struct district_ent *districts;
     size_t ndistricts, districts_cap;
     struct bucket by_len[SEARCH_KEY_MAX + 1];
     size_t nkeys;
+    struct slot *slots;
+    size_t slots_cap; /* a power of two, at least twice nkeys */
     struct state_key *states;
     size_t nstates;
 };
@@ -680,6 +692,7 @@ void search_index_free(struct search_index *idx)
         free(idx->by_len[i].text);
     }
     free(idx->states);
+    free(idx->slots);
     free(idx);
 }
 
@@ -716,6 +729,37 @@ static void put_key(struct pending *pk, const char *letters, size_t n, int parti
     pk->n++;
 }
 
+static void slot_insert(struct slot *slots, size_t cap, uint32_t hkey, uint8_t len, uint32_t pos)
+{
+    size_t i = hkey & (cap - 1);
+
+    while (slots[i].len != 0)
+        i = (i + 1) & (cap - 1);
+    slots[i].hkey = hkey;
+    slots[i].len = len;
+    slots[i].pos = pos;
+}
+
+/* Make room in the hash table for one more key, keeping it at most half full. */
+static void slots_reserve(struct search_index *idx)
+{
+    size_t cap, len, k;
+    struct slot *slots;
+
+    if (2 * (idx->nkeys + 1) <= idx->slots_cap)
+        return;
+    cap = idx->slots_cap ? 2 * idx->slots_cap : 1024;
+    slots = xcalloc(cap, sizeof(*slots));
+    for (len = 1; len <= SEARCH_KEY_MAX; len++) {
+        const struct bucket *b = &idx->by_len[len];
+        for (k = 0; k < b->n; k++)
+            slot_insert(slots, cap, b->hot[k].hkey, (uint8_t)len, (uint32_t)k);
+    }
+    free(idx->slots);
+    idx->slots = slots;
+    idx->slots_cap = cap;
+}
+
 /* Move the noted keys of district `di` into the index. */
 static void store_keys(struct search_index *idx, uint32_t di, const struct pending *pk)
 {
@@ -742,6 +786,8 @@ static void store_keys(struct search_index *idx, uint32_t di, const struct pendi
         memcpy(h->head, t->key, nk < sizeof(h->head) ? nk : sizeof(h->head));
         h->len = (uint8_t)nk;
         h->partial = pk->partial[i];
+        slots_reserve(idx);
+        slot_insert(idx->slots, idx->slots_cap, h->hkey, h->len, (uint32_t)b->n);
         b->n++;
         idx->nkeys++;
     }
@@ -1046,6 +1092,41 @@ static int scan(const struct search_index *idx, const struct query *q, struct ca
     return any_exact;
 }
 
+/* Like scan(), but only for keys equal to the query's (plain text, phonetic key or one
+ * word of a longer name), found through the hash table. */
+static int scan_equal(const struct search_index *idx, const struct query *q, struct cands *cs)
+{
+    struct query eq = *q;
+    size_t i;
+    int any_exact = 0;
+
+    if (idx->slots_cap == 0)
+        return 0;
+    eq.maxd = 0;
+    eq.allow_prefix = 0;
+    for (i = q->hkey & (idx->slots_cap - 1); idx->slots[i].len != 0;
+         i = (i + 1) & (idx->slots_cap - 1)) {
+        const struct slot *sl = &idx->slots[i];
+        const struct bucket *b;
+        const struct key_hot *h;
+        double sc, f = q->factor;
+        int exact;
+
+        if (sl->hkey != q->hkey || sl->len != q->klen)
+            continue;
+        b = &idx->by_len[sl->len];
+        h = &b->hot[sl->pos];
+        sc = score_key(h, &b->text[sl->pos], &eq, &exact);
+        if (sc <= 0.0)
+            continue;
+        if (q->have_hint && idx->districts[h->district].state_code != q->hint_state)
+            f *= 0.9;
+        cands_offer(cs, h->district, sc * f, exact);
+        any_exact |= exact;
+    }
+    return any_exact;
+}
+
 /* Known short forms of state names, matched against the state's English key. */
 static const struct {
     const char *abbr;
@@ -1157,7 +1238,6 @@ static int find_words(const struct search_index *idx, const char *plain, const s
         return 0;
     if (to - from > MAX_WINDOW_TOKENS)
         to = from + MAX_WINDOW_TOKENS;
-    q.factor = 0.9;
     q.allow_prefix = 0;
     for (w = 1; w <= 2; w++) {
         for (i = from; i + w <= to; i++) {
@@ -1170,11 +1250,16 @@ static int find_words(const struct search_index *idx, const char *plain, const s
                 continue;
             if (!query_prepare(&q, part, np))
                 continue;
+            /* Two words that name a district say more than one ("ashok nagar" is not
+             * Nayagarh, whose key is "nagar" too). */
+            q.factor = w == 2 ? 0.9 : 0.85;
             /* A short word among others is more likely chatter ("job card") than a
-             * misspelt district: it must match without edits. */
-            if (q.klen <= 4)
-                q.maxd = 0;
-            any_exact |= scan(idx, &q, cs);
+             * misspelt district, and so is a misspelt pair: they must match without
+             * edits, which the hash table answers at once. */
+            if (w == 1 && q.klen > 4)
+                any_exact |= scan(idx, &q, cs);
+            else
+                any_exact |= scan_equal(idx, &q, cs);
         }
     }
     return any_exact;
@@ -1240,9 +1325,20 @@ out:
     return rc;
 }
 
+size_t search_close_count(const struct search_result *results, size_t n)
+{
+    size_t i;
+
+    if (results == NULL || n == 0)
+        return 0;
+    for (i = 1; i < n; i++) {
+        if (results[i].score < results[0].score - SEARCH_AMBIGUOUS_GAP)
+            break;
+    }
+    return i;
+}
+
 int search_is_ambiguous(const struct search_result *results, size_t n)
 {
-    if (results == NULL || n < 2)
-        return 0;
-    return results[1].score >= results[0].score - SEARCH_AMBIGUOUS_GAP;
+    return search_close_count(results, n) >= 2;
 }

@@ -75,4 +75,8 @@ int search_find(const struct search_index *idx, const char *query, struct search
 #define SEARCH_AMBIGUOUS_GAP 0.05
 int search_is_ambiguous(const struct search_result *results, size_t n);
 
+/* How many leading results score within SEARCH_AMBIGUOUS_GAP of the first: the choices
+ * to list when search_is_ambiguous() (1 when it is not, 0 when n is 0). */
+size_t search_close_count(const struct search_result *results, size_t n);
+
 #endif

@@ -530,6 +530,9 @@ static const struct row rows[] = {
     {"Niwari district", 1752, 1},
     {"Niwari ka data", 1752, 1},
     {"niwri ka data", 1752, 0},
+    {"ashok nagar ka data", 1748, 1},
+    {"mera district chhindwara hai", 1736, 1},
+    {"मेरा जिला छिंदवाड़ा है", 1736, 1},
     {"nrega job card", NONE, 0},
     {"मेरा जॉब कार्ड कब मिलेगा", NONE, 0},
     {"NREGA Niwari MP", 1752, 1},
@@ -683,6 +686,7 @@ static void test_bench(void **state)
     struct search_result res[8];
     const struct search_index *which[2];
     const char *label[2] = {"hindi-belt", "all-india"};
+    const char *chatter = "mera jobcard kab milega bhai saheb ji batao";
     int w;
 
     (void)state;
@@ -706,6 +710,13 @@ static void test_bench(void **state)
                       "mean %.1f us, best round %.1f us per lookup\n",
                       label[w], search_index_count(which[w]), which[w]->nkeys, lookups, dt,
                       (double)lookups / dt, dt / (double)lookups * 1e6, best / (double)NROWS * 1e6);
+        /* The slowest kind of query: 8 words that match nothing, so every single word
+         * and pair is tried. */
+        t0 = now_s();
+        for (round = 0; round < 2000; round++)
+            assert_int_equal(search_find(which[w], chatter, res, 8, &n), 0);
+        print_message("bench %s: 8 words of chatter %.1f us per lookup\n", label[w],
+                      (now_s() - t0) / 2000 * 1e6);
     }
 }
 
@@ -898,6 +909,15 @@ static void test_bounds(void **state)
     assert_int_equal(n, 1);
     assert_false(search_is_ambiguous(res, n));
     assert_false(search_is_ambiguous(NULL, 5));
+    assert_int_equal(search_close_count(NULL, 5), 0);
+    assert_int_equal(search_close_count(res, 0), 0);
+    assert_int_equal(search_find(small_idx, "Bilaspur", res, 8, &n), 0);
+    assert_int_equal(search_close_count(res, n), 2);
+    assert_int_equal(search_find(small_idx, "nimar", res, 8, &n), 0);
+    assert_int_equal(search_close_count(res, n), 2); /* not Neemuch, 0.72 */
+    assert_true(n >= 3);
+    assert_int_equal(search_find(small_idx, "Niwari", res, 8, &n), 0);
+    assert_int_equal(search_close_count(res, n), 1);
 
     /* A prefix (autocomplete) finds several, never more than SEARCH_MAX_RESULTS. */
     assert_int_equal(search_find(big_idx, "sin", res, SEARCH_MAX_RESULTS + 4, &n), 0);
