@@ -1281,35 +1281,36 @@ int search_find(const struct search_index *idx, const char *query, struct search
     cs.n = 0;
     np = normalise(query, strnlen(query, SEARCH_QUERY_MAX), plain, sizeof(plain));
     nt = tokenise(plain, np, t);
-    for (i = 0; i < nt; i++)
-        nwords += !t[i].digits;
     if (nt == 0) {
         rc = 0;
         goto out;
     }
+    from = 0;
+    to = nt;
+    /* A state named at the end ("Bilaspur Himachal Pradesh") or start ("MP Niwari"),
+     * leaving at least one token. */
+    for (i = 3; i >= 1 && !found; i--) {
+        if (i < nt)
+            hint = match_state(idx, plain, t, nt - i, nt, &found);
+        if (found)
+            to = nt - i;
+    }
+    for (i = 3; i >= 1 && !found; i--) {
+        if (i < nt)
+            hint = match_state(idx, plain, t, 0, i, &found);
+        if (found)
+            from = i;
+    }
+    for (i = from; i < to; i++)
+        nwords += !t[i].digits;
     if (nwords == 0) {
-        if (nt == 1)
-            find_code(idx, plain + t[0].off, t[0].len, &cs);
-    } else {
-        from = 0;
-        to = nt;
-        /* A state named at the end ("Bilaspur Himachal Pradesh") or start ("MP Niwari"). */
-        for (i = 3; i >= 1 && !found; i--) {
-            if (i < nt)
-                hint = match_state(idx, plain, t, nt - i, nt, &found);
-            if (found)
-                to = nt - i;
-        }
-        for (i = 3; i >= 1 && !found; i--) {
-            if (i < nt)
-                hint = match_state(idx, plain, t, 0, i, &found);
-            if (found)
-                from = i;
-        }
+        /* One number is a district code ("1752", "MP 1752"); several are not. */
+        if (to - from == 1)
+            find_code(idx, plain + t[from].off, t[from].len, &cs);
+    } else if (!found || !find_words(idx, plain, t, from, to, 1, hint, &cs)) {
         /* A district may begin like a state ("West Nimar"): unless the hint gave an
          * exact match, the whole query is tried as well and the best of both kept. */
-        if (!found || !find_words(idx, plain, t, from, to, 1, hint, &cs))
-            (void)find_words(idx, plain, t, 0, nt, 0, -1, &cs);
+        (void)find_words(idx, plain, t, 0, nt, 0, -1, &cs);
     }
     cands_sort(&cs, idx);
     for (i = 0; i < cs.n && i < max; i++) {

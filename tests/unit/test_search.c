@@ -545,6 +545,9 @@ static const struct row rows[] = {
     {" 1707 ", 1707, 1},
     {"१७५२", 1752, 1},
     {"नरेगा 1709", 1709, 1},
+    {"MP 1752", 1752, 1},
+    {"1752, Madhya Pradesh", 1752, 1},
+    {"Niwari 1752", 1752, 1},
     /* Garbage that must not match. */
     {"hello", NONE, 0},
     {"12345", NONE, 0},
