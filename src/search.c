@@ -25,17 +25,16 @@
  *    sound alike equal: w->v, z->j, q->k, f->p, x->ks, c->k unless ch; ee->i, oo->u,
  *    ai/ei/ay->e, au/ou->o; y between vowels dropped; h after a consonant dropped (chh, ch
  *    -> c, sh -> s, bh -> b); doubled letters single; a final h after a vowel, then a
- *    final a or e, dropped. So "Niwari",
- *    "nivari" and "निवाड़ी" all give "nivari", and "Chhindwara", "chindwara",
- *    "chhindvara" and "छिंदवाड़ा" all give "cindvar".
+ *    final a or e, dropped. So "Niwari", "nivari" and "निवाड़ी" all give "nivari", and
+ *    "Chhindwara", "chindwara", "chhindvara" and "छिंदवाड़ा" all give "cindvar".
  *
- * A query of digits only (after dropping the keywords) is a district code and matches
- * exactly. Otherwise up to three trailing or leading words that name a state, in either
- * script, whole or by its first word(s) or a common short form ("Bilaspur Himachal",
- * "MP Niwari", "हमीरपुर उत्तर प्रदेश", "Hamirpur, H.P.") are taken as a hint and removed;
- * districts of other states then score x 0.9, and if the hinted search finds nothing
- * exact the whole query is searched too ("West Nimar" is not in West Bengal). The
- * query's words, joined, are then compared with every key of every district:
+ * First, up to three trailing or leading words that name a state, in either script,
+ * whole or by its first word(s) or a common short form ("Bilaspur Himachal", "MP Niwari",
+ * "हमीरपुर उत्तर प्रदेश", "Hamirpur, H.P.") are taken as a hint and removed; districts of
+ * other states then score x 0.9, and if the hinted search finds nothing exact the whole
+ * query is searched too ("West Nimar" is not in West Bengal). What remains, if it is a
+ * single number, is a district code and matches exactly ("1752", "MP 1752"). Otherwise
+ * the query's words, joined, are compared with every key of every district:
  *   - plain text equal                               score 1.00, exact
  *   - phonetic key equal                             score 0.95, exact
  *   - one word of a several-word name, equal         score 0.80 ("nimar": East and West
@@ -45,15 +44,16 @@
  *     where k is 0 for keys of up to 3 letters, 1 up to 5, 2 up to 8, else 3.
  * The distance is only computed for keys whose length differs by at most k and whose
  * letter sets differ in at most 2k letters (each edit changes at most two), with Hyyrö's
- * bit-parallel algorithm (one 64-bit word per key). Each district keeps its best
- * key. If nothing matched exactly and the query had several words, each single word and
- * each pair of neighbouring words is tried too (score x 0.85 for a word, x 0.9 for a
- * pair; no prefix matches, no edits
- * in pairs or in words of up to 4 letters: those are looked up in a hash table of the
- * keys), so that "Niwari ka data" still finds Niwari but "job card" does not find Harda. Scores
- * below 0.6 are dropped. The best SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a
- * lookup allocates nothing and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes, 16
- * words, windows over the first 8) times the number of keys.
+ * bit-parallel algorithm (one 64-bit word per key). Each district keeps its best key.
+ *
+ * If nothing matched exactly and the query had several words, each single word and each
+ * pair of neighbouring words is tried too, scoring x 0.85 for a word and x 0.9 for a
+ * pair, without prefix matches, and without edits in pairs or in words of up to 4
+ * letters (those are looked up in a hash table of the keys): "Niwari ka data" still
+ * finds Niwari, but "job card" does not find Harda. Scores below 0.6 are dropped. The
+ * best SEARCH_MAX_RESULTS are kept in a fixed array on the stack: a lookup allocates
+ * nothing, and its work is bounded by the query cap (SEARCH_QUERY_MAX bytes, 16 words,
+ * word tries over the first 8) times the number of keys.
  *
  * The index keeps its keys in buckets by phonetic key length, so a lookup visits only
  * the lengths within k of the query's (and the longer ones when it may be a prefix).

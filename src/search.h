@@ -62,8 +62,9 @@ void search_index_free(struct search_index *idx);
 /* Find the districts that best match `query` (any bytes, NUL-terminated; invalid UTF-8 is
  * treated as a separator). Writes up to `max` results to `out`, best first (score
  * descending, then district code ascending), and their number to *n (0 when nothing
- * matches well enough, e.g. for "", "hello" or an unknown code). A query of digits only
- * (after the NREGA keywords are removed) matches district codes exactly. Pass max >= 2 so
+ * matches well enough, e.g. for "", "hello" or an unknown code). A query that is one
+ * number (after the NREGA keywords and a state name are removed) matches district codes
+ * exactly. Pass max >= 2 so
  * that search_is_ambiguous() can compare the top two. Allocates nothing; safe to call
  * concurrently on a shared index. Returns 0, or -1 if idx, query, out or n is NULL. */
 int search_find(const struct search_index *idx, const char *query, struct search_result *out,
