@@ -889,7 +889,7 @@ int search_index_add(struct search_index *idx, const struct search_district *d)
         add_name(pk, d->name_en, words);
         if (d->name_hi != NULL)
             add_name(pk, d->name_hi, words);
-        for (i = 0; d->aliases != NULL && d->aliases[i] != NULL && i < SEARCH_MAX_ALIASES; i++)
+        for (i = 0; i < SEARCH_MAX_ALIASES && d->aliases != NULL && d->aliases[i] != NULL; i++)
             add_name(pk, d->aliases[i], words);
     }
     store_keys(idx, di, pk);

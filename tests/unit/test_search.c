@@ -11,6 +11,7 @@
  */
 #include "../../src/search.c"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -608,6 +609,7 @@ static const struct {
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
+#define NROWS_MAX 512
 
 static int check_row(const struct search_index *idx, const struct row *r, int verbose)
 {
@@ -720,6 +722,51 @@ static void test_bench(void **state)
             assert_int_equal(search_find(which[w], chatter, res, 8, &n), 0);
         print_message("bench %s: 8 words of chatter %.1f us per lookup\n", label[w],
                       (now_s() - t0) / 2000 * 1e6);
+    }
+}
+
+/* Four threads run the table on the shared index at once and must agree with a run
+ * on one thread (the index is read-only after building; lookups use only the stack). */
+struct thread_run {
+    const struct search_index *idx;
+    int codes[NROWS_MAX];
+};
+
+static void *run_table(void *arg)
+{
+    struct thread_run *r = arg;
+    struct search_result res[4];
+    size_t i, n;
+    int round;
+
+    for (round = 0; round < 20; round++) {
+        for (i = 0; i < NROWS; i++) {
+            if (search_find(r->idx, rows[i].query, res, 4, &n) != 0)
+                r->codes[i] = -2;
+            else
+                r->codes[i] = n ? res[0].district_code : -1;
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    static struct thread_run one, many[4];
+    pthread_t th[4];
+    int i;
+
+    (void)state;
+    assert_true(NROWS <= NROWS_MAX);
+    one.idx = big_idx;
+    run_table(&one);
+    for (i = 0; i < 4; i++) {
+        many[i].idx = big_idx;
+        assert_int_equal(pthread_create(&th[i], NULL, run_table, &many[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_memory_equal(many[i].codes, one.codes, sizeof(one.codes));
     }
 }
 
@@ -998,6 +1045,7 @@ int main(void)
         cmocka_unit_test(test_table_all_india),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_index_limits),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
