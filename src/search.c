@@ -1333,7 +1333,8 @@ size_t search_close_count(const struct search_result *results, size_t n)
     if (results == NULL || n == 0)
         return 0;
     for (i = 1; i < n; i++) {
-        if (results[i].score < results[0].score - SEARCH_AMBIGUOUS_GAP)
+        /* Inclusive, with room for rounding: 1.0 and 0.95 are close. */
+        if (results[i].score < results[0].score - SEARCH_AMBIGUOUS_GAP - 1e-9)
             break;
     }
     return i;

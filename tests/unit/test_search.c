@@ -961,6 +961,14 @@ static void test_bounds(void **state)
     assert_false(search_is_ambiguous(NULL, 5));
     assert_int_equal(search_close_count(NULL, 5), 0);
     assert_int_equal(search_close_count(res, 0), 0);
+    res[0].score = 1.0;
+    res[1].score = 0.95;
+    res[2].score = 0.9499;
+    assert_int_equal(search_close_count(res, 3), 2);
+    assert_true(search_is_ambiguous(res, 3));
+    res[1].score = 0.9499;
+    assert_int_equal(search_close_count(res, 3), 1);
+    assert_false(search_is_ambiguous(res, 3));
     assert_int_equal(search_find(small_idx, "Bilaspur", res, 8, &n), 0);
     assert_int_equal(search_close_count(res, n), 2);
     assert_int_equal(search_find(small_idx, "nimar", res, 8, &n), 0);
