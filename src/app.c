@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_health.h"
 #include "debug.h"
 #include "metrics.h"
@@ -19,6 +20,14 @@ static const struct handler_entry handlers[] = {
     {"api_health", (void *)api_health},
     {"api_etl_status", (void *)api_etl_status},
     {"metrics_handler", (void *)api_metrics},
+    {"api_states", (void *)api_states},
+    {"api_districts", (void *)api_districts},
+    {"api_nearby", (void *)api_nearby},
+    {"api_summary", (void *)api_summary},
+    {"api_history", (void *)api_history},
+    {"api_comparison", (void *)api_comparison},
+    {"api_export", (void *)api_export},
+    {"api_cache_invalidate", (void *)api_cache_invalidate},
     {NULL, NULL},
 };
 
@@ -26,11 +35,18 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
 {
     /* Postgres and Redis connect in the background: a worker starts serving (and reports
      * degraded health) even when either is down. */
-    return api_health_init(base, cfg);
+    if (api_health_init(base, cfg) != 0)
+        return -1;
+    if (api_init(base, cfg) != 0) {
+        api_health_exit();
+        return -1;
+    }
+    return 0;
 }
 
 void app_worker_exit(void)
 {
+    api_exit();
     api_health_exit();
 }
 

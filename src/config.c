@@ -212,6 +212,13 @@ static const struct key hisaab_keys[] = {
     {"max_data_age_hours", K_INT, OFF(max_data_age_hours), 1, 87600, NULL, NULL},
     {"drain_timeout_seconds", K_INT, OFF(drain_timeout), 0, 3600, NULL, NULL},
     {"max_connections", K_INT, OFF(max_connections), 1, 65536, NULL, NULL},
+    {"cache_max_age_seconds", K_INT, OFF(cache_max_age), 0, 86400, NULL, NULL},
+    {"data_version_poll_seconds", K_INT, OFF(version_poll), 1, 3600, NULL, NULL},
+    {"rate_limit_ip", K_INT, OFF(rate_ip), 0, 100000000, NULL, NULL},
+    {"rate_limit_ip_window_seconds", K_INT, OFF(rate_ip_window), 1, 86400, NULL, NULL},
+    {"rate_limit_client", K_INT, OFF(rate_key), 0, 100000000, NULL, NULL},
+    {"rate_limit_client_window_seconds", K_INT, OFF(rate_key_window), 1, 86400, NULL, NULL},
+    {"cors_origins", K_STR, OFF(cors_origins), 0, 0, NULL, NULL},
 };
 
 static int hisaab_key(struct parser *p, char **w, size_t n)
@@ -910,6 +917,12 @@ static struct config *config_new(void)
     cfg->max_data_age_hours = 2160;
     cfg->drain_timeout = 10;
     cfg->max_connections = 1024;
+    cfg->cache_max_age = 300;
+    cfg->version_poll = 30;
+    cfg->rate_ip = 100;
+    cfg->rate_ip_window = 900;
+    cfg->rate_key = 1000;
+    cfg->rate_key_window = 3600;
     return cfg;
 }
 
@@ -959,6 +972,7 @@ static void free_partial(struct config *cfg, size_t nv, size_t nr)
     free(cfg->secret);
     free(cfg->log_level);
     free(cfg->assets_dir);
+    free(cfg->cors_origins);
     free(cfg);
 }
 

@@ -110,6 +110,17 @@ struct config {
     int drain_timeout;      /* drain_timeout_seconds: SIGTERM grace period (default 10) */
     char *assets_dir;       /* assets_dir: web app and text templates (default "assets") */
     int max_connections;    /* max_connections: open connections per worker (default 1024) */
+
+    /* The district API (src/api.h). */
+    int cache_max_age;      /* cache_max_age_seconds: Cache-Control max-age (default 300) */
+    int version_poll;       /* data_version_poll_seconds: data version poll (default 30) */
+    int rate_ip;            /* rate_limit_ip: requests per window per client IP
+                               (default 100; 0 = no limit) */
+    int rate_ip_window;     /* rate_limit_ip_window_seconds (default 900) */
+    int rate_key;           /* rate_limit_client: requests per window per API key
+                               (default 1000; 0 = no limit) */
+    int rate_key_window;    /* rate_limit_client_window_seconds (default 3600) */
+    char *cors_origins;     /* cors_origins: allowed Origins, comma-separated (default none) */
 };
 
 /*

@@ -82,6 +82,12 @@ struct http_request {
     unsigned gone : 1;
     unsigned in_dispatch : 1;
     unsigned close : 1;
+    unsigned streaming : 1; /* between http_reply_start() and http_reply_end() */
+    int stream_status;
+    size_t stream_bytes;
+    http_flushed_fn flushed; /* pending chunk-written callback, if any */
+    void *flushed_arg;
+    struct event *flush_ev; /* runs `flushed` from the loop when the client went */
     struct arena_chunk *chunks;
     size_t arena_used;
     alignas(16) char arena[ARENA_INLINE];
@@ -109,6 +115,17 @@ const char *http_param(struct http_request *req, const char *name)
 const char *http_path(struct http_request *req)
 {
     return req->path;
+}
+
+const char *http_peer(struct http_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+
+    if (evcon != NULL)
+        evhttp_connection_get_peer(evcon, &addr, &port);
+    return addr != NULL && addr[0] != '\0' ? addr : "-";
 }
 
 const char *http_header(struct http_request *req, const char *name)
@@ -171,6 +188,8 @@ static void request_free(struct http_request *req)
 
     if (req->matched)
         router_match_free(&req->match);
+    if (req->flush_ev != NULL)
+        event_free(req->flush_ev);
     for (c = req->chunks; c != NULL; c = next) {
         next = c->next;
         free(c);
@@ -204,15 +223,43 @@ static void set_default(struct evkeyvalq *h, const char *name, const char *value
         log_warn("http: header %s refused", name);
 }
 
+/* The access log line, the metrics and the request's release, once it is answered. */
+static void finish(struct http_request *req, int status, size_t len)
+{
+    struct http_server *srv = req->srv;
+    uint64_t us;
+
+    us = elapsed_us(&req->start);
+    log_queue(LOG_INFO, "%s %s %d %zu %lluus", req->method_name,
+              req->route != NULL ? req->route->path : "-", status, len, (unsigned long long)us);
+    metrics_request(req->route != NULL ? route_slot(srv, req->route) : 0, status, us);
+    srv->inflight--;
+    if (!req->in_dispatch)
+        request_free(req);
+    if (srv->draining && srv->inflight == 0 && srv->drained != NULL) {
+        http_drained_fn fn = srv->drained;
+        srv->drained = NULL;
+        fn(srv->drained_arg);
+    }
+}
+
+/* Response headers every reply carries unless the handler set its own. */
+static void default_headers(struct http_request *req, struct evkeyvalq *h)
+{
+    set_default(h, "X-Content-Type-Options", "nosniff");
+    set_default(h, "Referrer-Policy", "no-referrer");
+    set_default(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (req->close || req->srv->draining)
+        set_default(h, "Connection", "close");
+}
+
 void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
                 size_t len)
 {
-    struct http_server *srv = req->srv;
     struct evkeyvalq *h;
     char clen[32];
-    uint64_t us;
 
-    if (req->replied) {
+    if (req->replied || req->streaming) {
         log_error("http: second reply (%d) to %s %s ignored", status, req->method_name,
                   req->route != NULL ? req->route->path : "-");
         return;
@@ -236,11 +283,7 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
             if (evhttp_add_header(h, "Content-Length", clen) != 0)
                 log_warn("http: content headers refused");
         }
-        set_default(h, "X-Content-Type-Options", "nosniff");
-        set_default(h, "Referrer-Policy", "no-referrer");
-        set_default(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-        if (req->close || srv->draining)
-            set_default(h, "Connection", "close");
+        default_headers(req, h);
         /* HEAD: the headers of the GET, Content-Length included, and no body (evhttp
          * 2.1 would send one and desynchronise a keep-alive client). */
         if (len > 0 && req->method != CFG_METHOD_HEAD &&
@@ -248,19 +291,108 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
             log_error("http: out of memory queueing %zu bytes", len);
         evhttp_send_reply(req->ev, status, NULL, NULL);
     }
-    us = elapsed_us(&req->start);
-    log_queue(LOG_INFO, "%s %s %d %zu %lluus", req->method_name,
-              req->route != NULL ? req->route->path : "-", status,
-              req->method == CFG_METHOD_HEAD ? (size_t)0 : len, (unsigned long long)us);
-    metrics_request(req->route != NULL ? route_slot(srv, req->route) : 0, status, us);
-    srv->inflight--;
-    if (!req->in_dispatch)
-        request_free(req);
-    if (srv->draining && srv->inflight == 0 && srv->drained != NULL) {
-        http_drained_fn fn = srv->drained;
-        srv->drained = NULL;
-        fn(srv->drained_arg);
+    finish(req, status, req->method == CFG_METHOD_HEAD ? (size_t)0 : len);
+}
+
+void http_reply_start(struct http_request *req, int status, const char *content_type)
+{
+    struct evkeyvalq *h;
+
+    if (req->replied || req->streaming) {
+        log_error("http: stream start (%d) on an answered request ignored", status);
+        return;
     }
+    req->streaming = 1;
+    req->stream_status = status;
+    if (req->gone || evhttp_request_get_connection(req->ev) == NULL)
+        return; /* http_reply_end() releases it */
+    h = evhttp_request_get_output_headers(req->ev);
+    evhttp_remove_header(h, "Content-Type");
+    evhttp_remove_header(h, "Content-Length");
+    if (content_type != NULL && evhttp_add_header(h, "Content-Type", content_type) != 0)
+        log_warn("http: content headers refused");
+    default_headers(req, h);
+    evhttp_send_reply_start(req->ev, status, NULL);
+}
+
+/* The client went while a chunk was being written: evhttp will never report it written. */
+static void on_flush_gone(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_request *req = arg;
+    http_flushed_fn fn = req->flushed;
+
+    (void)fd;
+    (void)what;
+    req->flushed = NULL;
+    if (fn != NULL)
+        fn(req, req->flushed_arg);
+}
+
+static void on_chunk_written(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_request *req = arg;
+    http_flushed_fn fn = req->flushed;
+
+    (void)evcon;
+    req->flushed = NULL;
+    if (fn != NULL)
+        fn(req, req->flushed_arg);
+}
+
+int http_reply_chunk(struct http_request *req, const void *data, size_t len, http_flushed_fn done,
+                     void *arg)
+{
+    struct evbuffer *b;
+    int rc = -1;
+
+    if (!req->streaming || req->replied || req->gone || req->flushed != NULL ||
+        evhttp_request_get_connection(req->ev) == NULL)
+        goto out;
+    if (req->method == CFG_METHOD_HEAD || len == 0) {
+        rc = 0; /* nothing goes on the wire; report "written" from the loop */
+        req->flushed = done;
+        req->flushed_arg = arg;
+        if (done != NULL &&
+            event_base_once(req->srv->base, -1, EV_TIMEOUT, on_flush_gone, req, NULL) != 0)
+            rc = -1;
+        if (rc != 0)
+            req->flushed = NULL;
+        goto out;
+    }
+    b = evbuffer_new();
+    if (b == NULL || evbuffer_add(b, data, len) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        goto out;
+    }
+    req->flushed = done;
+    req->flushed_arg = arg;
+    req->stream_bytes += len;
+    if (done != NULL)
+        evhttp_send_reply_chunk_with_cb(req->ev, b, on_chunk_written, req);
+    else
+        evhttp_send_reply_chunk(req->ev, b);
+    evbuffer_free(b);
+    rc = 0;
+out:
+    return rc;
+}
+
+void http_reply_end(struct http_request *req)
+{
+    if (!req->streaming || req->replied) {
+        log_error("http: stream end without a started stream ignored");
+        return;
+    }
+    req->replied = 1;
+    req->flushed = NULL;
+    if (req->gone || evhttp_request_get_connection(req->ev) == NULL) {
+        evhttp_request_free(req->ev);
+    } else {
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req->ev), NULL, NULL);
+        evhttp_send_reply_end(req->ev);
+    }
+    finish(req, req->stream_status, req->stream_bytes);
 }
 
 void http_reply_json(struct http_request *req, int status, json_t *doc)
@@ -318,6 +450,13 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 
     (void)evcon;
     req->gone = 1;
+    /* A streamed reply waiting for its chunk to be written would wait forever. */
+    if (req->streaming && req->flushed != NULL) {
+        if (req->flush_ev == NULL)
+            req->flush_ev = event_new(req->srv->base, -1, 0, on_flush_gone, req);
+        if (req->flush_ev == NULL || event_add(req->flush_ev, &(struct timeval){0, 0}) != 0)
+            log_error("http: cannot schedule the end of a streamed reply");
+    }
 }
 
 /* Whether a request with this method may carry a body. */

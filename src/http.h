@@ -44,6 +44,29 @@ void http_reply_json(struct http_request *req, int status, json_t *doc);
 /* Reply {"status":"error","error":{"code":code,"message":message}} with `status`. */
 void http_reply_error(struct http_request *req, int status, const char *code, const char *message);
 
+/*
+ * Streamed replies (chunked on HTTP/1.1), for bodies too large to build in memory. After
+ * http_reply_start() the handler sends the body with http_reply_chunk() and finishes with
+ * http_reply_end(), which also writes the access log line and the metrics (with the
+ * status given to start and the bytes streamed). http_reply*() may not be mixed in.
+ *
+ * http_reply_chunk() copies data and queues it; done(req, arg), if not NULL, is called
+ * once from the loop when the chunk has been written to the socket, or when the client
+ * has gone (check http_is_gone()): queue the next chunk from there to keep memory
+ * constant. Only one chunk with a done callback may be pending. Returns 0, or -1 when the
+ * client has gone, no stream was started or a chunk is still pending (done not called).
+ * http_reply_end() must be called exactly once after http_reply_start(), also when the
+ * client has gone; the request is freed by it.
+ */
+typedef void (*http_flushed_fn)(struct http_request *req, void *arg);
+void http_reply_start(struct http_request *req, int status, const char *content_type);
+int http_reply_chunk(struct http_request *req, const void *data, size_t len, http_flushed_fn done,
+                     void *arg) __attribute__((warn_unused_result));
+void http_reply_end(struct http_request *req);
+
+/* The client's IP address as text (borrowed until the reply), or "-" when unknown. */
+const char *http_peer(struct http_request *req);
+
 /* 1 once the client has gone away (a late backend callback should just finish). */
 int http_is_gone(struct http_request *req);
 

@@ -132,7 +132,12 @@ static void test_real_kore_conf(void **state)
 
     assert_int_equal(cfg->ndomains, 1);
     assert_string_equal(cfg->domains[0].name, "*");
-    assert_int_equal(cfg->domains[0].nroutes, 3);
+    /* Other channels add routes; the operational ones and the district API's must be there. */
+    assert_true(cfg->domains[0].nroutes >= 10);
+    r = find_route(cfg, "^/api/v1/districts/[0-9]{1,9}/summary$");
+    assert_non_null(r);
+    assert_string_equal(r->handler, "api_summary");
+    assert_true(r->is_regex);
     r = find_route(cfg, "/api/v1/health");
     assert_non_null(r);
     assert_string_equal(r->handler, "api_health");
@@ -165,6 +170,46 @@ static void test_real_kore_conf(void **state)
     assert_int_equal(cfg->drain_timeout, 10);
     assert_int_equal(cfg->max_connections, 1024);
     config_free(cfg);
+}
+
+/* The district API's keys: defaults, values, range checks. */
+static void test_api_keys(void **state)
+{
+    struct config *cfg;
+    char err[512] = "";
+
+    (void)state;
+    cfg = parse_ok("server s { bind 127.0.0.1 80 }");
+    assert_int_equal(cfg->cache_max_age, 300);
+    assert_int_equal(cfg->version_poll, 30);
+    assert_int_equal(cfg->rate_ip, 100);
+    assert_int_equal(cfg->rate_ip_window, 900);
+    assert_int_equal(cfg->rate_key, 1000);
+    assert_int_equal(cfg->rate_key_window, 3600);
+    assert_null(cfg->cors_origins);
+    config_free(cfg);
+    cfg = parse_ok("server s { bind 127.0.0.1 80 }\nhisaab {\n cache_max_age_seconds 0\n "
+                   "data_version_poll_seconds 5\n"
+                   " rate_limit_ip 3\n rate_limit_ip_window_seconds 60\n"
+                   " rate_limit_client 7\n rate_limit_client_window_seconds 120\n"
+                   " cors_origins https://a.example,https://b.example\n}\n");
+    assert_int_equal(cfg->cache_max_age, 0);
+    assert_int_equal(cfg->version_poll, 5);
+    assert_int_equal(cfg->rate_ip, 3);
+    assert_int_equal(cfg->rate_ip_window, 60);
+    assert_int_equal(cfg->rate_key, 7);
+    assert_int_equal(cfg->rate_key_window, 120);
+    assert_string_equal(cfg->cors_origins, "https://a.example,https://b.example");
+    config_free(cfg);
+    cfg = NULL;
+    assert_int_equal(
+        config_parse("t.conf",
+                     "server s { bind 127.0.0.1 80 }\nhisaab {\n data_version_poll_seconds 0\n}\n",
+                     &cfg, err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "t.conf:3:"));
+    assert_int_equal(
+        config_parse("t.conf", "hisaab {\n rate_limit_ip -1\n}\n", &cfg, err, sizeof(err)), -1);
 }
 
 static void test_defaults_and_one_line_block(void **state)
@@ -602,6 +647,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_real_kore_conf, setup),
         cmocka_unit_test_setup(test_defaults_and_one_line_block, setup),
+        cmocka_unit_test_setup(test_api_keys, setup),
         cmocka_unit_test_setup(test_full_file, setup),
         cmocka_unit_test_setup(test_default_method_is_get, setup),
         cmocka_unit_test_setup(test_bad_files, setup),
