@@ -56,6 +56,8 @@ QUERY = "from=%p&to=%P&text=%b&charset=%C&coding=%c&id=%I&smsc=%i&time=%T"
 
 SHORTCODE = "56767"
 
+SAMPLE_CONF = os.path.join(harness.ROOT, "kannel", "kannel.conf")
+
 # A fakesmsc line: every line it prints starts with a Kannel log prefix.
 _LOG_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[\d+\] \[\d+\] [A-Z]+: ")
 _GOT_RE = re.compile(r"Got message \d+: <(.*)>$")
@@ -137,11 +139,13 @@ class Kannel:
     omit_empty: an empty reply body sends nothing (else smsbox texts its
         reply-emptymessage, "<Empty reply from service provider>").
     extra_service, extra_smsbox: more config lines for the sms-service / smsbox group.
+    sample: use the repository's kannel/kannel.conf instead (ports, paths, passwords and
+        the host:port of its get-url replaced; the other arguments are then ignored).
     """
 
     def __init__(self, base_dir, sms_url, method="get", max_messages=3, concatenation=True,
                  mo_recode=True, omit_empty=True, shortcode=SHORTCODE, http_timeout=10,
-                 extra_service="", extra_smsbox=""):
+                 extra_service="", extra_smsbox="", sample=False):
         self.dir = os.path.join(base_dir, "kannel")
         os.makedirs(self.dir, exist_ok=True)
         self.shortcode = shortcode
@@ -162,9 +166,13 @@ class Kannel:
         if method not in ("get", "post"):
             raise ValueError("method must be get or post")
         self.conf = os.path.join(self.dir, "kannel.conf")
+        if sample:
+            text = self._sample_config(sms_url)
+        else:
+            text = self._config(method, max_messages, concatenation, mo_recode, omit_empty,
+                                http_timeout, extra_service, extra_smsbox)
         with open(self.conf, "w") as f:
-            f.write(self._config(method, max_messages, concatenation, mo_recode, omit_empty,
-                                 http_timeout, extra_service, extra_smsbox))
+            f.write(text)
         self.procs = {}
         self.fake = None
         self._inbox = collections.deque()
@@ -235,6 +243,41 @@ omit-empty = {omit_empty}
            url=self.sms_url, max_messages=int(max_messages),
            concatenation=yes(concatenation), omit_empty=yes(omit_empty),
            extra=extra_service, extra_smsbox=extra_smsbox)
+
+    def _sample_config(self, sms_url):
+        """kannel/kannel.conf made runnable here. sms_url: our service's base URL (no
+        query). Each replaced setting must occur exactly once, so the sample and this
+        harness cannot drift apart silently."""
+        with open(SAMPLE_CONF) as f:
+            text = f.read()
+        subs = [
+            (r"(?m)^admin-port = 13000$", "admin-port = %d" % self.admin_port),
+            (r'(?m)^admin-password = "CHANGE-ME-admin"$',
+             'admin-password = "%s"' % self.admin_password),
+            (r"(?m)^smsbox-port = 13001$", "smsbox-port = %d" % self.smsbox_port),
+            (r"(?m)^bearerbox-port = 13001$", "bearerbox-port = %d" % self.smsbox_port),
+            (r"(?m)^port = 10000$", "port = %d" % self.fake_port),
+            (r"(?m)^sendsms-port = 13013$", "sendsms-port = %d" % self.sendsms_port),
+            (r'(?m)^store-location = "/var/spool/kannel/hisaab.store"$',
+             'store-location = "%s/hisaab.store"' % self.dir),
+            (r'(?m)^global-sender = "CHANGE-ME-shortcode"$',
+             'global-sender = "%s"' % self.shortcode),
+            (r'(?m)^username = "hisaab"$', 'username = "%s"' % self.sendsms_user),
+            (r'(?m)^password = "CHANGE-ME-sendsms"$',
+             'password = "%s"' % self.sendsms_password),
+            (r'(?m)^get-url = "http://127\.0\.0\.1:8080/sms/kannel\?',
+             'get-url = "%s?' % sms_url.replace("\\", "\\\\")),
+        ]
+        for pattern, repl in subs:
+            text, n = re.subn(pattern, repl, text)
+            if n != 1:
+                raise RuntimeError("kannel.conf: %r matched %d times" % (pattern, n))
+        text, n = re.subn(r'"/var/log/kannel/', '"%s/' % self.dir, text)
+        if n == 0:
+            raise RuntimeError("kannel.conf: no log path under /var/log/kannel")
+        m = re.search(r'(?m)^get-url = "[^?]*\?(.*)"$', text)
+        self.sms_url = sms_url + "?" + (m.group(1) if m else "")
+        return text
 
     # ---- processes -----------------------------------------------------------------
 
