@@ -350,6 +350,15 @@ class NoRecodeTest(KannelCase):
         self.assertNotIn(b"\x09", words)
 
 
+class EmptyReplyDefaultTest(KannelCase):
+    """Without omit-empty an empty body texts Kannel's reply-emptymessage to the person."""
+    KANNEL_ARGS = {"omit_empty": False}
+
+    def test_empty_reply_texts_kannel_wording(self):
+        self.exchange("stop", text_reply(""))
+        self.assertEqual(self.message().text, "<Empty reply from service provider>")
+
+
 class SlowServiceTest(KannelCase):
     """A service slower than smsbox's http-timeout: the texter gets reply-couldnotfetch
     (Kannel's default wording here), so the server must answer fast and send slow answers
