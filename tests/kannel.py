@@ -101,7 +101,7 @@ def parse_fakesmsc(line):
     """Parses the inside of a 'Got message N: <...>' line into an Sms; None if malformed."""
     parts = line.split(" ", 3)
     if len(parts) < 4:
-        # An empty text prints as "sender receiver text " and split drops nothing; guard.
+        # An empty text ("sender receiver text ") in case its trailing space is lost.
         if len(parts) == 3:
             parts.append("")
         else:
