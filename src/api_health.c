@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "pg.h"
 #include "rds.h"
 #include "store.h"
@@ -180,6 +181,49 @@ void api_etl_status(struct http_request *req)
     if (store_etl_status(etl_status_done, req) != 0)
         http_reply_error(req, 503, "database_unavailable",
                          "The database is not reachable right now; try again shortly.");
+}
+
+/* "2026-11-22T17:10:00Z" -> unix seconds; 0 when absent or malformed. */
+static long long iso_to_unix(const json_t *s)
+{
+    struct tm tm;
+    const char *end;
+
+    if (!json_is_string(s))
+        return 0;
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(json_string_value(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0')
+        return 0;
+    return (long long)timegm(&tm);
+}
+
+/* The ETL gauges are refreshed from etl_runs on each scrape; when Postgres is down the
+ * last values seen by this worker are shown. */
+static void metrics_etl_done(void *arg, json_t *data, const char *err)
+{
+    struct http_request *req = arg;
+    json_t *totals, *last;
+
+    if (data != NULL) {
+        totals = json_object_get(data, "totals");
+        last = json_array_get(json_object_get(data, "runs"), 0);
+        metrics_set_etl(iso_to_unix(json_object_get(last, "finished_at")),
+                        json_is_string(json_object_get(last, "status")) &&
+                            strcmp(json_string_value(json_object_get(last, "status")), "ok") == 0,
+                        (uint64_t)json_integer_value(json_object_get(totals, "rows")),
+                        (uint64_t)json_integer_value(json_object_get(totals, "failures")));
+        json_decref(data);
+    } else {
+        log_warn("metrics: ETL counters unavailable: %s", err ? err : "unknown");
+    }
+    metrics_handler(req);
+}
+
+void api_metrics(struct http_request *req)
+{
+    if (store_etl_status(metrics_etl_done, req) != 0)
+        metrics_handler(req);
 }
 
 int api_health_init(struct event_base *base, const struct config *cfg)

@@ -39,4 +39,8 @@ void api_health_exit(void);
 void api_health(struct http_request *req);
 void api_etl_status(struct http_request *req);
 
+/* GET /metrics: refreshes the ETL gauges from etl_runs (bounded by the backend timeout),
+ * then serves the Prometheus text of metrics.c. */
+void api_metrics(struct http_request *req);
+
 #endif

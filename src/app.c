@@ -19,7 +19,7 @@ struct handler_entry {
 static const struct handler_entry handlers[] = {
     {"api_health", (void *)api_health},
     {"api_etl_status", (void *)api_etl_status},
-    {"metrics_handler", (void *)metrics_handler},
+    {"metrics_handler", (void *)api_metrics},
     {"api_states", (void *)api_states},
     {"api_districts", (void *)api_districts},
     {"api_nearby", (void *)api_nearby},

@@ -424,7 +424,7 @@ void http_reply_json(struct http_request *req, int status, json_t *doc)
     char *text = NULL;
 
     if (doc != NULL)
-        text = json_dumps(doc, JSON_COMPACT);
+        text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(doc);
     if (text == NULL) {
         http_reply_error(req, 500, "internal", "could not encode the response");

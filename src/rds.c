@@ -214,7 +214,10 @@ static void setup_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply == NULL || rc->ac != ac)
         return; /* the context is going away; the disconnect path handles it */
     if (reply->type == REDIS_REPLY_ERROR) {
-        log_error("%s: setup command refused: %s", rc->name, reply->str);
+        if (!rc->down)
+            log_error("%s: setup command refused: %s", rc->name, reply->str);
+        else
+            log_debug("%s: setup command refused: %s", rc->name, reply->str);
         bump_backoff(rc);
         rc->down = 1;
         conn_drop(rc, rc->backoff_ms);

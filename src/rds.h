@@ -47,10 +47,10 @@ int rds_init(struct event_base *base, const char *url, int timeout_ms)
 
 /*
  * Send a command formatted hiredis-style ("GET %s", "SET %b %b" with pointer and
- * length). cb is called exactly once, later, from the loop; when Redis is down it fails
- * fast (next loop iteration) rather than waiting for the timeout. Returns 0 when cb will
- * be called; -1 (cb never called) when rds_init() was not called or after
- * rds_shutdown(), or when cb or fmt is NULL.
+ * length). Not for SUBSCRIBE/PSUBSCRIBE/MONITOR (use rds_subscribe()). cb is called exactly once,
+ * later, from the loop; when Redis is down it fails fast (next loop iteration) rather than waiting
+ * for the timeout. Returns 0 when cb will be called; -1 (cb never called) when rds_init() was not
+ * called or after rds_shutdown(), or when cb or fmt is NULL.
  */
 int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
     __attribute__((warn_unused_result));

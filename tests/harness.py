@@ -175,3 +175,72 @@ def etl(svc, *args, timeout=300, env=None, check=True):
         raise AssertionError("hisaab-etl %s exited %d:\n%s%s" % (" ".join(args), p.returncode,
                                                                  p.stdout, p.stderr))
     return p
+
+
+class HisaabServer:
+    """build/hisaab on a free port with the repository's kore.conf (its bind port and
+    worker count replaced), pointed at svc's Postgres and Redis through the environment.
+
+        srv = HisaabServer(svc).start()
+        status, headers, body = srv.get("/api/v1/health")
+        srv.stop()
+    """
+
+    def __init__(self, svc, workers=2, extra_hisaab="", env=None):
+        import re
+        self.svc = svc
+        self.dir = tempfile.mkdtemp(prefix="hisaab-srv-")
+        self.port = free_port()
+        with open(os.path.join(ROOT, "kore.conf")) as f:
+            conf = f.read()
+        conf = re.sub(r"(?m)^(\s*bind\s+)\S+\s+\d+", r"\g<1>127.0.0.1 %d" % self.port, conf)
+        conf = re.sub(r"(?m)^(workers\s+)\d+", r"\g<1>%d" % workers, conf)
+        if extra_hisaab:
+            conf = re.sub(r"(?m)^hisaab \{", "hisaab {\n" + extra_hisaab, conf)
+        self.conf = os.path.join(self.dir, "kore.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.env = svc.env(**(env or {}))
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.proc = None
+        atexit.register(self.stop)
+
+    def start(self):
+        with open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen([os.path.join(BUILD, "hisaab"), "-c", self.conf],
+                                         stdout=subprocess.DEVNULL, stderr=err, env=self.env,
+                                         cwd=ROOT)
+        wait_port(self.port, timeout=10)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def get_json(self, path, headers=None):
+        import json
+        status, hdrs, body = self.get(path, headers)
+        return status, json.loads(body)

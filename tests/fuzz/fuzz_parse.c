@@ -3,7 +3,7 @@
  * (etl/clean.c): the first byte picks CSV, JSON or XML, the rest is the input. Every
  * record handed out is cleaned, so the rules see whatever the parsers let through.
  *
- *   make fuzz-parse && build/fuzz_parse -max_total_time=60 tests/fixtures
+ *   make fuzz && build/fuzz/fuzz_parse -max_total_time=60 tests/fixtures
  */
 #include <stddef.h>
 #include <stdint.h>

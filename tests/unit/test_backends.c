@@ -28,7 +28,7 @@ struct answer {
     int called;
     int calls_seen_at_return; /* `called` right after pg_query()/rds_command() returned */
     char err[256];
-    char val[256];
+    char val[1024];
     int ok;
     double at; /* when the callback ran */
 };
@@ -120,9 +120,8 @@ static int start_pg(int pool, int timeout_ms)
     return up ? 0 : -1;
 }
 
-static int start_rds(int timeout_ms)
+static int start_rds_url(const char *url, int timeout_ms)
 {
-    const char *url = getenv("REDIS_URL");
     int up = 0;
 
     if (url == NULL)
@@ -134,6 +133,11 @@ static int start_rds(int timeout_ms)
         up = rds_is_up();
     }
     return up ? 0 : -1;
+}
+
+static int start_rds(int timeout_ms)
+{
+    return start_rds_url(getenv("REDIS_URL"), timeout_ms);
 }
 
 static int teardown(void **state)
@@ -511,6 +515,51 @@ static void test_rds_hung_connection(void **state)
     assert_string_equal(b.val, "PONG");
 }
 
+/* "redis://user:pass@host:port/db" authenticates and selects the database. */
+static void test_rds_auth_and_db(void **state)
+{
+    const char *url = getenv("REDIS_URL");
+    char authed[512], bad[512];
+    const char *hostport;
+    size_t n;
+    struct answer a = {0}, b = {0}, c = {0}, d = {0};
+
+    (void)state;
+    if (url == NULL)
+        skip();
+    /* url is redis://HOST:PORT/0 */
+    hostport = url + strlen("redis://");
+    n = strcspn(hostport, "/");
+    snprintf(authed, sizeof(authed), "redis://hisaabtest:s3cret@%.*s/3", (int)n, hostport);
+    snprintf(bad, sizeof(bad), "redis://hisaabtest:wrong@%.*s/3", (int)n, hostport);
+    assert_int_equal(start_rds(1000), 0);
+    assert_int_equal(rds_command(rds_cb, &a, "ACL SETUSER hisaabtest on >s3cret ~* &* +@all"), 0);
+    assert_true(run_until(&a.called, 3));
+    assert_string_equal(a.val, "OK");
+    rds_shutdown();
+
+    assert_int_equal(start_rds_url(authed, 1000), 0);
+    assert_int_equal(rds_command(rds_cb, &b, "CLIENT INFO"), 0);
+    assert_true(run_until(&b.called, 3));
+    assert_non_null(strstr(b.val, " db=3 "));
+    assert_non_null(strstr(b.val, " user=hisaabtest "));
+    rds_shutdown();
+
+    /* A refused password: not up, and commands fail fast. */
+    assert_int_equal(rds_init(base, bad, 1000), 0);
+    run_for(0.5);
+    assert_int_equal(rds_is_up(), 0);
+    assert_int_equal(rds_command(rds_cb, &c, "PING"), 0);
+    assert_true(run_until(&c.called, 1));
+    assert_false(c.ok);
+    rds_shutdown();
+
+    assert_int_equal(start_rds(1000), 0);
+    assert_int_equal(rds_command(rds_cb, &d, "ACL DELUSER hisaabtest"), 0);
+    assert_true(run_until(&d.called, 3));
+    assert_string_equal(d.val, "1");
+}
+
 struct rds_chain {
     int calls;
     struct answer other;
@@ -638,6 +687,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rds_timeout, teardown),
         cmocka_unit_test_teardown(test_rds_shutdown_pending, teardown),
         cmocka_unit_test_teardown(test_rds_hung_connection, teardown),
+        cmocka_unit_test_teardown(test_rds_auth_and_db, teardown),
         cmocka_unit_test_teardown(test_rds_shutdown_in_callback, teardown),
         cmocka_unit_test_teardown(test_rds_subscribe, teardown),
         cmocka_unit_test_teardown(test_rds_down_and_back, teardown),
