@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rds.h"
+#include "search.h"
 
 /* Largest JSON body we build (60 months of history is ~150 KB). */
 #define BODY_MAX (8u << 20)
@@ -51,8 +52,10 @@ static struct {
     char cache_control[64];
     int poll_s;
     struct event *poll_ev;
-    char admin_key[80]; /* "" = admin endpoints disabled */
-    long long epoch;    /* EPOCH_KEY as last seen */
+    char admin_key[80];       /* "" = admin endpoints disabled */
+    long long epoch;          /* EPOCH_KEY as last seen */
+    struct search_index *idx; /* district search (search.h); NULL until first built */
+    int idx_building;
 } ac = {.max_age_s = 2160LL * 3600};
 
 /* Which query a JSON request needs. */
@@ -323,6 +326,29 @@ static void json_done(void *arg, enum district_store_status st, const char *text
     free(call);
 }
 
+/*
+ * A district search: the search index (search.c: typos, romanised Hindi, Devanagari)
+ * picks and orders the districts, Postgres renders them. Until the index is built the
+ * simple SQL match of district_store_districts() answers.
+ */
+static int search_districts(struct api_call *c, const char *state, const char *q)
+{
+    struct search_result res[SEARCH_MAX_RESULTS];
+    char codes[SEARCH_MAX_RESULTS * 12 + 4];
+    size_t n = 0, i, used;
+
+    if (ac.idx == NULL || search_find(ac.idx, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
+        c->gen = ~0ULL; /* a stopgap answer: neither kept nor shared */
+        return district_store_districts(c->lang, state, q, json_done, c);
+    }
+    used = (size_t)snprintf(codes, sizeof(codes), "{");
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(codes + used, sizeof(codes) - used, "%s%d", i > 0 ? "," : "",
+                                 res[i].district_code);
+    snprintf(codes + used, sizeof(codes) - used, "}");
+    return district_store_districts_by_code(c->lang, state, codes, json_done, c);
+}
+
 /* Start the Postgres query for call. Returns 0 or -1 (pg not started). */
 static int query(struct api_call *c)
 {
@@ -332,6 +358,8 @@ static int query(struct api_call *c)
     case Q_STATES:
         return district_store_states(c->lang, json_done, c);
     case Q_DISTRICTS:
+        if (b != NULL)
+            return search_districts(c, a, b);
         return district_store_districts(c->lang, a, b, json_done, c);
     case Q_NEARBY:
         return district_store_nearby(c->lang, c->lat, c->lon, json_done, c);
@@ -728,6 +756,32 @@ void api_export(struct http_request *req)
     api_limit_run(req, export_run);
 }
 
+static void index_built(void *arg, struct search_index *idx, const char *err)
+{
+    (void)arg;
+    ac.idx_building = 0;
+    if (idx == NULL) {
+        log_warn("api: district search index not built: %s", err != NULL ? err : "?");
+        return;
+    }
+    search_index_free(ac.idx);
+    ac.idx = idx;
+    /* Searches answered with the previous index (or the SQL match) are dropped. */
+    api_cache_clear();
+    log_info("api: district search index: %zu districts", search_index_count(idx));
+}
+
+/* A new data version (or none known yet): rebuild the search index, then the cache. */
+static void set_version(long long version)
+{
+    if ((version != api_cache_version() || ac.idx == NULL) && !ac.idx_building) {
+        ac.idx_building = 1;
+        if (district_store_search_index(index_built, NULL) != 0)
+            ac.idx_building = 0;
+    }
+    api_cache_set_version(version);
+}
+
 static void version_done(void *arg, long long version, const char *err)
 {
     (void)arg;
@@ -737,7 +791,7 @@ static void version_done(void *arg, long long version, const char *err)
     }
     if (version != api_cache_version())
         log_info("api: data version %lld", version);
-    api_cache_set_version(version);
+    set_version(version);
 }
 
 /* A decimal number of len bytes at msg into *out; -1 when it is not one. */
@@ -792,7 +846,7 @@ static void on_version_msg(void *arg, const char *msg, size_t len)
     }
     if (v != api_cache_version())
         log_info("api: data version %lld published", v);
-    api_cache_set_version(v);
+    set_version(v);
 }
 
 static void on_invalidate_msg(void *arg, const char *msg, size_t len)
@@ -957,4 +1011,6 @@ void api_exit(void)
     }
     api_cache_clear();
     api_limit_exit();
+    search_index_free(ac.idx);
+    ac.idx = NULL;
 }

@@ -3,7 +3,7 @@
  * streamed CSV export. Handlers are registered by name in app.c and routed by kore.conf.
  *
  *   GET /api/v1/states                         states with district counts, latest month
- *   GET /api/v1/districts?state=&q=            districts (search by name)
+ *   GET /api/v1/districts?state=&q=            districts (q: search.c, index per worker)
  *   GET /api/v1/districts/nearby?lat=&lon=     nearest district (India only)
  *   GET /api/v1/districts/{id}/summary         latest month, state, last year, trend
  *   GET /api/v1/districts/{id}/history?months= 1..60 months, year-to-date + increments
