@@ -5,7 +5,8 @@
  * a buffer of exactly its length plus a NUL, so AddressSanitizer catches any read past it.
  * The answers must be 0 or 1, and a tag must match itself.
  *
- *   make fuzz && mkdir -p /tmp/corpus && build/fuzz/fuzz_api_headers -max_total_time=60 /tmp/corpus tests/fuzz/seeds/api_headers
+ *   make fuzz && mkdir -p /tmp/corpus
+ *   build/fuzz/fuzz_api_headers -max_total_time=60 /tmp/corpus tests/fuzz/seeds/api_headers
  */
 #include <stddef.h>
 #include <stdint.h>
