@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for the request headers the district API parses itself: If-None-Match
  * (api_cache_etag_match) and Accept-Encoding (api_cache_accepts_gzip). The input is
- * "HEADER\nETAG"; each value is copied into
- * a buffer of exactly its length plus a NUL, so AddressSanitizer catches any read past it.
+ * "HEADER\nETAG"; each value is copied into a buffer of exactly its length plus a NUL, so
+ * AddressSanitizer catches any read past it.
  * The answers must be 0 or 1, and a tag must match itself.
  *
  *   make fuzz && mkdir -p /tmp/corpus
