@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "api_cache.h"
 #include "config.h"
@@ -425,6 +426,7 @@ static struct {
     struct event *flush_ev;
     long long pg_retry_at; /* monotonic ms: do not retry before */
     unsigned long long dropped;
+    char script_sha[41]; /* SHA1 of redis_script, hex */
     /* dedupe of the last ids when Redis is away */
     uint64_t seen[4096];
 } S;
@@ -833,6 +835,7 @@ struct msg {
     struct district_row *row; /* the district of the reply, if any */
     int row_state, row_code;  /* kept: the table may be rebuilt meanwhile */
     const char *kind;         /* for the record: smscmd kind or "limited"/"duplicate" */
+    int script_sent;          /* 1 by SHA1, 2 whole */
     long long version;        /* data version of the summary query */
 };
 
@@ -972,7 +975,7 @@ static void answer(struct msg *m, const char *reply, int record_it)
     }
     buf_free(&b);
     latency = now_ms() - m->t0;
-    log_queue(LOG_INFO, "sms: %s %s from %.16s kind=%s district=%d lang=%s parts=%zu %lldms",
+    log_queue(LOG_DEBUG, "sms: %s %s from %.16s kind=%s district=%d lang=%s parts=%zu %lldms",
               gw_names[m->gw], m->id[0] != '\0' ? m->id : "-", m->hash,
               m->kind != NULL ? m->kind : "-", m->row_code, i18n_lang_code(m->lang), nparts,
               latency);
@@ -1267,6 +1270,22 @@ static const char redis_script[] =
     "local l = redis.call('GET', KEYS[3]) "
     "return {c, t, l or ''}";
 
+static void redis_done(void *arg, const redisReply *reply, const char *err);
+
+/* Send the script by its SHA1 (cached by Redis), or whole when Redis does not know it yet
+ * (after a restart or SCRIPT FLUSH), which also caches it. Returns rds_command()'s. */
+static int redis_send(struct msg *m, int by_sha)
+{
+    char seen[128];
+    int dedupe = m->id[0] != '\0';
+
+    m->script_sent = 1 + !by_sha;
+    snprintf(seen, sizeof(seen), "hisaab:sms:seen:%s:%s", gw_names[m->gw], dedupe ? m->id : "-");
+    return rds_command(redis_done, m, "%s %s 3 %s hisaab:sms:rate:%s hisaab:sms:lang:%s %s %d %d",
+                       by_sha ? "EVALSHA" : "EVAL", by_sha ? S.script_sha : redis_script, seen,
+                       m->hash, m->hash, dedupe ? "1" : "0", SMS_DEDUPE_TTL, SMS_RATE_WINDOW);
+}
+
 static void redis_done(void *arg, const redisReply *reply, const char *err)
 {
     struct msg *m = arg;
@@ -1276,6 +1295,11 @@ static void redis_done(void *arg, const redisReply *reply, const char *err)
 
     if (m->redis_done || m->req == NULL)
         goto out;
+    if (err != NULL && strncmp(err, "NOSCRIPT", 8) == 0 && m->script_sent == 1) {
+        /* The reference passes to the second call. */
+        if (redis_send(m, 0) == 0)
+            return;
+    }
     m->redis_done = 1;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER) {
@@ -1349,8 +1373,6 @@ static void msg_start(struct http_request *req, enum gateway gw, const char *fro
     struct timeval tv;
     struct timespec wall;
     struct tm tm;
-    char seen[128];
-    int dedupe;
 
     m = xcalloc(1, sizeof(*m));
     m->refs = 2; /* the reply, and this function's until it returns */
@@ -1394,15 +1416,11 @@ static void msg_start(struct http_request *req, enum gateway gw, const char *fro
     else
         m->refs++;
 
-    dedupe = m->id[0] != '\0';
-    snprintf(seen, sizeof(seen), "hisaab:sms:seen:%s:%s", gw_names[gw], dedupe ? m->id : "-");
     m->refs++;
-    if (rds_command(redis_done, m, "EVAL %s 3 %s hisaab:sms:rate:%s hisaab:sms:lang:%s %s %d %d",
-                    redis_script, seen, m->hash, m->hash, dedupe ? "1" : "0", SMS_DEDUPE_TTL,
-                    SMS_RATE_WINDOW) != 0) {
+    if (redis_send(m, 1) != 0) {
         m->refs--;
         m->redis_done = 1;
-        if (dedupe && local_seen(m)) {
+        if (m->id[0] != '\0' && local_seen(m)) {
             m->kind = "duplicate";
             answer(m, "", 0);
         } else {
@@ -1748,6 +1766,14 @@ int sms_init(struct event_base *base, const struct config *cfg)
         log_error("sms: cannot start timers");
         sms_exit();
         return -1;
+    }
+    {
+        unsigned char md[20];
+        size_t i;
+
+        SHA1((const unsigned char *)redis_script, strlen(redis_script), md);
+        for (i = 0; i < 20; i++)
+            snprintf(S.script_sha + 2 * i, 3, "%02x", md[i]);
     }
     S.started = 1;
     maybe_rebuild();
