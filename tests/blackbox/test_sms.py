@@ -328,6 +328,29 @@ class SmsTest(unittest.TestCase):
         self.assertEqual(self.svc.psql1(
             "SELECT count(*) FROM sms_messages m WHERE m::text LIKE '%%%s%%'" % number[2:]), "0")
 
+    def test_zy_postgres_down_answers_and_records_later(self):
+        number = self.phone(16)
+        h = phone_hash("+" + number)
+        self.svc.pg.stop()
+        try:
+            reply, _ = self.text(number, "HELP")
+            self.assertTrue(reply.startswith("Hisaab:"), reply)
+            reply, _ = self.text(number, "SUB Niwari")
+            self.assertTrue(reply.startswith("You will get NREGA figures for Niwari"), reply)
+            # From the worker's cache, or TRY_LATER: never silence.
+            reply, _ = self.text(number, "NREGA Niwari")
+            self.assertTrue("families got work" in reply or reply.startswith("Sorry, Hisaab cannot"),
+                            reply)
+        finally:
+            self.svc.pg.start()
+        rows = wait_for(lambda: self.svc.psql1(
+            "SELECT count(*) FROM sms_messages WHERE phone_hash = '%s'" % h) == "6", timeout=30)
+        self.assertTrue(rows, self.svc.psql("SELECT direction, kind FROM sms_messages"
+                                            " WHERE phone_hash = '%s'" % h))
+        self.assertEqual(self.svc.psql(
+            "SELECT district_code, active FROM sms_subscriptions WHERE phone_hash = '%s'" % h),
+            [["1752", "t"]])
+
     def test_zz_redis_down_still_answers(self):
         self.svc.stop_redis()
         try:
