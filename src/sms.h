@@ -44,7 +44,7 @@ struct http_request;
 #define SMS_REPLY_TTL 600       /* seconds a cached district reply is used without asking */
 #define SMS_REC_QUEUE_MAX 50000 /* message records waiting for Postgres, per worker */
 #define SMS_OP_QUEUE_MAX 10000  /* subscription/preference changes waiting, per worker */
-#define SMS_BATCH_MAX 500       /* records per INSERT */
+#define SMS_BATCH_MAX 200       /* records per INSERT */
 #define SMS_TEXT_MAX 1600       /* inbound text bytes kept (10 UCS-2 parts) */
 
 /* Per worker, after api_init() (Postgres and Redis started). Returns 0 or -1. */
