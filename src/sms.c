@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
@@ -427,6 +428,11 @@ static struct {
     long long pg_retry_at; /* monotonic ms: do not retry before */
     unsigned long long dropped;
     char script_sha[41]; /* SHA1 of redis_script, hex */
+    /* Kannel sendsms for deferred answers: libcurl multi on the loop */
+    char *sendsms_url, *sendsms_user, *sendsms_password;
+    CURLM *multi;
+    struct event *curl_timer;
+    int curl_global;
     /* dedupe of the last ids when Redis is away */
     uint64_t seen[4096];
 } S;
@@ -812,6 +818,229 @@ static void op_push(const char *sql, int n, const char *const *p)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Deferred answers through Kannel's sendsms (libcurl multi on the worker's loop)         */
+/* ------------------------------------------------------------------------------------ */
+
+#define SENDSMS_TIMEOUT_MS 10000
+
+struct send_job {
+    char hash[20]; /* the start of the phone hash, for the log */
+    CURL *easy;
+    struct send_job *prev, *next; /* the transfers running (for sender_exit) */
+};
+
+static struct send_job *jobs;
+
+static void job_unlink(struct send_job *job)
+{
+    if (job->prev != NULL)
+        job->prev->next = job->next;
+    else
+        jobs = job->next;
+    if (job->next != NULL)
+        job->next->prev = job->prev;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return size * n;
+}
+
+static void curl_check_done(void)
+{
+    CURLMsg *cm;
+    int left;
+
+    while ((cm = curl_multi_info_read(S.multi, &left)) != NULL) {
+        struct send_job *job = NULL;
+        long code = 0;
+
+        if (cm->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&job);
+        curl_easy_getinfo(cm->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        if (cm->data.result != CURLE_OK || code < 200 || code > 299)
+            log_warn("sms: sendsms to %s failed: %s, HTTP %ld", job != NULL ? job->hash : "?",
+                     curl_easy_strerror(cm->data.result), code);
+        else
+            log_debug("sms: sendsms to %s: HTTP %ld", job != NULL ? job->hash : "?", code);
+        curl_multi_remove_handle(S.multi, cm->easy_handle);
+        curl_easy_cleanup(cm->easy_handle);
+        if (job != NULL) {
+            job_unlink(job);
+            free(job);
+        }
+    }
+}
+
+static void on_curl_sock(evutil_socket_t fd, short what, void *arg)
+{
+    int running = 0, action = 0;
+
+    (void)arg;
+    if (what & EV_READ)
+        action |= CURL_CSELECT_IN;
+    if (what & EV_WRITE)
+        action |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(S.multi, fd, action, &running);
+    curl_check_done();
+}
+
+static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
+{
+    int running = 0;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    curl_multi_socket_action(S.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    curl_check_done();
+}
+
+/* libcurl tells which socket to watch for what; one event per socket, replaced on change. */
+static int curl_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    struct event *ev = sockp;
+    short kind;
+
+    (void)e;
+    (void)userp;
+    if (ev != NULL) {
+        event_free(ev);
+        ev = NULL;
+    }
+    if (what != CURL_POLL_REMOVE) {
+        kind = (short)(EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                       ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
+        ev = event_new(S.base, s, kind, on_curl_sock, NULL);
+        if (ev != NULL && event_add(ev, NULL) != 0) {
+            event_free(ev);
+            ev = NULL;
+        }
+    }
+    curl_multi_assign(S.multi, s, ev);
+    return 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct timeval tv;
+
+    (void)multi;
+    (void)userp;
+    if (timeout_ms < 0) {
+        evtimer_del(S.curl_timer);
+        return 0;
+    }
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    evtimer_add(S.curl_timer, &tv);
+    return 0;
+}
+
+/* Send text to e164 through Kannel's sendsms (UCS-2 when it needs it). 0 or -1. */
+static int sendsms(const char *e164, const char *hash, const char *text, enum smsenc_coding coding)
+{
+    struct send_job *job = NULL;
+    char *to = NULL, *tx = NULL, *user = NULL, *pw = NULL;
+    CURL *e = NULL;
+    struct buf url;
+    int rc = -1;
+
+    buf_init(&url, 16384);
+    if (S.multi == NULL || S.sendsms_url == NULL)
+        goto out;
+    e = curl_easy_init();
+    if (e == NULL)
+        goto out;
+    to = curl_easy_escape(e, e164, 0);
+    tx = curl_easy_escape(e, text, 0);
+    user = curl_easy_escape(e, S.sendsms_user != NULL ? S.sendsms_user : "", 0);
+    pw = curl_easy_escape(e, S.sendsms_password != NULL ? S.sendsms_password : "", 0);
+    if (to == NULL || tx == NULL || user == NULL || pw == NULL ||
+        buf_printf(&url, "%s%susername=%s&password=%s&to=%s&text=%s&charset=UTF-8&coding=%d",
+                   S.sendsms_url, strchr(S.sendsms_url, '?') != NULL ? "&" : "?", user, pw, to, tx,
+                   coding == SMSENC_UCS2 ? 2 : 0) != 0)
+        goto out;
+    job = xcalloc(1, sizeof(*job));
+    snprintf(job->hash, sizeof(job->hash), "%.16s", hash);
+    if (curl_easy_setopt(e, CURLOPT_URL, buf_cstr(&url)) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_PRIVATE, job) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)SENDSMS_TIMEOUT_MS) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_multi_add_handle(S.multi, e) != CURLM_OK)
+        goto out;
+    job->easy = e;
+    job->next = jobs;
+    if (jobs != NULL)
+        jobs->prev = job;
+    jobs = job;
+    e = NULL; /* owned by the multi handle until curl_check_done() */
+    job = NULL;
+    rc = 0;
+out:
+    curl_free(to);
+    curl_free(tx);
+    curl_free(user);
+    curl_free(pw);
+    if (e != NULL)
+        curl_easy_cleanup(e);
+    free(job);
+    buf_free(&url);
+    return rc;
+}
+
+static void sender_init(const struct config *cfg)
+{
+    if (cfg->kannel_sendsms_url == NULL)
+        return;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_warn("sms: libcurl does not start: no deferred answers");
+        return;
+    }
+    S.curl_global = 1;
+    S.multi = curl_multi_init();
+    S.curl_timer = evtimer_new(S.base, on_curl_timer, NULL);
+    if (S.multi == NULL || S.curl_timer == NULL) {
+        log_warn("sms: no deferred answers (libcurl multi)");
+        return;
+    }
+    curl_multi_setopt(S.multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
+    curl_multi_setopt(S.multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+    S.sendsms_url = xstrdup(cfg->kannel_sendsms_url);
+    S.sendsms_user = xstrdup(cfg->kannel_sendsms_user != NULL ? cfg->kannel_sendsms_user : "");
+    S.sendsms_password =
+        cfg->kannel_sendsms_password != NULL ? xstrdup(cfg->kannel_sendsms_password) : NULL;
+}
+
+static void sender_exit(void)
+{
+    struct send_job *job;
+
+    if (S.multi != NULL) {
+        /* Transfers still running are abandoned. */
+        while ((job = jobs) != NULL) {
+            jobs = job->next;
+            curl_multi_remove_handle(S.multi, job->easy);
+            curl_easy_cleanup(job->easy);
+            free(job);
+        }
+        curl_multi_cleanup(S.multi);
+    }
+    if (S.curl_timer != NULL)
+        event_free(S.curl_timer);
+    if (S.curl_global)
+        curl_global_cleanup();
+    free(S.sendsms_url);
+    free(S.sendsms_user);
+    free(S.sendsms_password);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* The message core                                                                      */
 /* ------------------------------------------------------------------------------------ */
 
@@ -836,6 +1065,8 @@ struct msg {
     int row_state, row_code;  /* kept: the table may be rebuilt meanwhile */
     const char *kind;         /* for the record: smscmd kind or "limited"/"duplicate" */
     int script_sent;          /* 1 by SHA1, 2 whole */
+    int awaiting;             /* a summary query is out */
+    int deferred;             /* acknowledged empty; the answer goes by sendsms */
     long long version;        /* data version of the summary query */
 };
 
@@ -985,7 +1216,29 @@ static void answer(struct msg *m, const char *reply, int record_it)
     msg_unref(m); /* the reply's reference */
 }
 
-/* Render template id with n values in the message's language and answer. */
+/* The answer: in the HTTP reply while the webhook waits, else (acknowledged already) through
+ * Kannel's sendsms; recorded either way. */
+static void deliver(struct msg *m, const char *reply)
+{
+    struct smsenc_info info = {SMSENC_GSM7, 0, 0, 0};
+
+    if (m->req != NULL) {
+        answer(m, reply, 1);
+        return;
+    }
+    if (!m->deferred || reply == NULL || reply[0] == '\0')
+        return;
+    m->deferred = 0;
+    if (smsenc_analyse(reply, strlen(reply), &info) != 0)
+        return;
+    if (sendsms(m->e164, m->hash, reply, info.coding) != 0)
+        log_warn("sms: deferred answer to %.16s not sent", m->hash);
+    log_queue(LOG_DEBUG, "sms: %s %s from %.16s deferred answer sent %lldms", gw_names[m->gw],
+              m->id[0] != '\0' ? m->id : "-", m->hash, now_ms() - m->t0);
+    record(m, reply, &info, now_ms() - m->t0);
+}
+
+/* Render template id with n values in the message's language and deliver it. */
 static void answer_tpl(struct msg *m, const char *id, const char *const *vals, size_t n)
 {
     struct buf b;
@@ -995,7 +1248,7 @@ static void answer_tpl(struct msg *m, const char *id, const char *const *vals, s
         log_error("sms: template %s does not render", id);
         buf_reset(&b);
     }
-    answer(m, buf_cstr(&b), 1);
+    deliver(m, buf_cstr(&b));
     buf_free(&b);
 }
 
@@ -1009,10 +1262,16 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     if (m->req != NULL) {
         /* The figures did not come in time: an old reply beats none. */
         row = m->row_code > 0 ? row_find(m->row_state, m->row_code) : NULL;
-        if (row != NULL && row->reply[m->lang] != NULL)
+        if (row != NULL && row->reply[m->lang] != NULL) {
             answer(m, row->reply[m->lang], 1);
-        else
+        } else if (m->awaiting && m->gw == GW_KANNEL && S.multi != NULL) {
+            /* Acknowledge now (nothing is sent for an empty body); the figures follow
+             * through sendsms when they come. */
+            m->deferred = 1;
+            answer(m, "", 0);
+        } else {
             answer_tpl(m, "TRY_LATER", NULL, 0);
+        }
     }
     msg_unref(m); /* the deadline's reference */
 }
@@ -1024,6 +1283,7 @@ static void summary_done(void *arg, enum district_store_status st, const char *t
     struct district_row *row;
     struct buf b;
 
+    m->awaiting = 0;
     buf_init(&b, 4096);
     row = row_find(m->row_state, m->row_code);
     if (st == DISTRICT_STORE_OK && sms_format_summary(m->lang, text, len, &b) == 0) {
@@ -1032,7 +1292,7 @@ static void summary_done(void *arg, enum district_store_status st, const char *t
             row->reply[m->lang] = xstrdup(buf_cstr(&b));
             row->reply_born[m->lang] = now_ms();
         }
-        answer(m, buf_cstr(&b), 1);
+        deliver(m, buf_cstr(&b));
     } else if (st == DISTRICT_STORE_NOT_FOUND || st == DISTRICT_STORE_NO_DATA ||
                st == DISTRICT_STORE_OK) {
         const char *name =
@@ -1048,10 +1308,10 @@ static void summary_done(void *arg, enum district_store_status st, const char *t
             snprintf(clipped, sizeof(clipped), "%d", m->row_code);
         vals[0] = clipped;
         answer_tpl(m, "NODATA", vals, 1);
-    } else if (m->req != NULL) {
+    } else {
         log_warn("sms: summary of %d: %s", m->row_code, err != NULL ? err : "?");
         if (row != NULL && row->reply[m->lang] != NULL)
-            answer(m, row->reply[m->lang], 1);
+            deliver(m, row->reply[m->lang]);
         else
             answer_tpl(m, "TRY_LATER", NULL, 0);
     }
@@ -1215,9 +1475,11 @@ static void proceed(struct msg *m)
         }
         snprintf(b, sizeof(b), "%d", m->row_code);
         m->version = S.dist->version;
+        m->awaiting = 1;
         m->refs++;
         if (district_store_summary(i18n_lang_code(m->lang), b, S.max_age_s, summary_done, m) != 0) {
             m->refs--;
+            m->awaiting = 0;
             if (row->reply[m->lang] != NULL)
                 answer(m, row->reply[m->lang], 1);
             else
@@ -1775,6 +2037,7 @@ int sms_init(struct event_base *base, const struct config *cfg)
         for (i = 0; i < 20; i++)
             snprintf(S.script_sha + 2 * i, 3, "%02x", md[i]);
     }
+    sender_init(cfg);
     S.started = 1;
     maybe_rebuild();
     return 0;
@@ -1799,6 +2062,7 @@ void sms_exit(void)
         event_free(S.flush_ev);
     if (S.tick != NULL)
         event_free(S.tick);
+    sender_exit();
     districts_free(S.dist);
     free(S.secret);
     free(S.twilio_token);

@@ -20,7 +20,9 @@
  * the reply and smsenc.h decides the coding and the parts. Every webhook answers within
  * SMS_DEADLINE_MS: Redis gets SMS_REDIS_WAIT_MS, then the message goes on without it; a
  * district whose figures do not come in time is answered from the worker's cached reply
- * (even an old one), else TRY_LATER. Every inbound and outbound message is written to
+ * (even an old one); else a Kannel message is acknowledged with an empty body and the
+ * figures follow through Kannel's sendsms (libcurl multi on the loop) when Postgres
+ * answers; other gateways get TRY_LATER. Every inbound and outbound message is written to
  * sms_messages in batches; SUB/STOP/language changes to sms_subscriptions/sms_prefs.
  * While Postgres is down they wait in bounded per-worker queues (SMS_REC_QUEUE_MAX
  * messages, SMS_OP_QUEUE_MAX changes) and are written when it is back.

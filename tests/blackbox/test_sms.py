@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import subprocess
 import tempfile
 import time
 import unittest
@@ -96,12 +98,22 @@ class SmsTest(unittest.TestCase):
             cls.svc, workers=2,
             extra_hisaab="\tsms_rate_per_hour %d\n\tsms_json_from mobile\n"
                          "\tsms_json_text message\n\tsms_json_id msgid\n" % RATE,
-            env={"HISAAB_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN}).start()
+            env={"HISAAB_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN,
+                 "KANNEL_SENDSMS_PASSWORD": "send-test"})
+        cls.k = kannel.Kannel(cls.tmp.name, "http://127.0.0.1:%d/sms/kannel" % cls.srv.port)
+        # Deferred answers go to this Kannel's sendsms; Postgres may take up to 3 s.
+        with open(cls.srv.conf) as f:
+            conf = f.read()
+        conf = re.sub(r"(?m)^(\s*kannel_sendsms_url\s+)\S+", r"\g<1>" + cls.k.sendsms_url(), conf)
+        conf = re.sub(r"(?m)^(\s*kannel_sendsms_user\s+)\S+", r"\g<1>" + cls.k.sendsms_user, conf)
+        conf = re.sub(r"(?m)^(\s*backend_timeout_ms\s+)\d+", r"\g<1>3000", conf)
+        with open(cls.srv.conf, "w") as f:
+            f.write(conf)
+        cls.srv.start()
         # Both workers have built their district index once the API answers searches.
         wait_for(lambda: "sms: " in cls.srv.stderr() and
                  cls.srv.stderr().count("districts indexed") >= 2, timeout=10)
-        cls.k = kannel.Kannel(cls.tmp.name,
-                              "http://127.0.0.1:%d/sms/kannel" % cls.srv.port).start()
+        cls.k.start()
         cls.expected = niwari_expected()
 
     @classmethod
@@ -327,6 +339,42 @@ class SmsTest(unittest.TestCase):
                                 ["out", "kannel", "1752", "17", "en", "query", "1", "0"]])
         self.assertEqual(self.svc.psql1(
             "SELECT count(*) FROM sms_messages m WHERE m::text LIKE '%%%s%%'" % number[2:]), "0")
+
+    def test_slow_figures_acknowledged_then_sent_by_sendsms(self):
+        """Postgres slower than the webhook's second: Kannel gets an empty answer at once
+        (nothing sent), the figures follow through sendsms when they come."""
+        number = self.phone(17)
+        locker = subprocess.Popen(
+            ["psql", self.svc.dsn, "-qAt", "-c",
+             "BEGIN; LOCK TABLE monthly_figures IN ACCESS EXCLUSIVE MODE;"
+             " SELECT pg_sleep(2.5); COMMIT;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.assertTrue(wait_for(lambda: self.svc.psql1(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE c.relname = 'monthly_figures' AND l.mode = 'AccessExclusiveLock'"
+                " AND l.granted") == "1", timeout=5))
+            t0 = time.monotonic()
+            # A district no worker has cached yet (Hindi, so a UCS-2 sendsms).
+            self.k.send_from_phone(number, "टीकमगढ़")
+            sms = self.k.wait_message(timeout=10)
+            took = time.monotonic() - t0
+        finally:
+            locker.wait(timeout=10)
+        self.assertEqual(sms.receiver, "+" + number)  # sendsms gets the E.164 number
+        self.assertEqual(sms.sender, kannel.SHORTCODE)  # sendsms' global-sender
+        self.assertGreater(took, 1.5)
+        text = sms.text
+        if sms.udh is not None:
+            p2 = self.k.wait_message(timeout=10)
+            text = (sms.data + p2.data).decode("utf-16-be") if sms.udh[5] == 1 else \
+                (p2.data + sms.data).decode("utf-16-be")
+        self.assertTrue(text.startswith("टीकमगढ़ "), text)
+        self.assertIn("परिवारों को काम", text)
+        self.assertTrue(self.k.no_message(1.0))
+        h = phone_hash("+" + number)
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
+            "SELECT count(*) FROM sms_messages WHERE phone_hash = '%s'" % h) == "2"))
 
     def test_zy_postgres_down_answers_and_records_later(self):
         number = self.phone(16)
