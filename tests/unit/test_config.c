@@ -18,9 +18,9 @@
 
 #include "../../src/config.c"
 
-static const char *const env_vars[] = {"DATABASE_URL", "REDIS_URL", "DATA_GOV_API_KEY",
-                                       "DATA_GOV_API_BASE", "HISAAB_SECRET", "TWILIO_AUTH_TOKEN",
-                                       "KANNEL_SENDSMS_PASSWORD"};
+static const char *const env_vars[] = {
+    "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",       "DATA_GOV_API_BASE",
+    "HISAAB_SECRET", "TWILIO_AUTH_TOKEN", "KANNEL_SENDSMS_PASSWORD"};
 
 static void clear_env(void)
 {
@@ -253,15 +253,13 @@ static void test_sms_keys(void **state)
     config_free(cfg);
     cfg = NULL;
     assert_int_equal(
-        config_parse("t.conf", "hisaab {\n sms_rate_per_hour 0\n}\n", &cfg, err, sizeof(err)),
-        -1);
+        config_parse("t.conf", "hisaab {\n sms_rate_per_hour 0\n}\n", &cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "t.conf:2:"));
-    assert_int_equal(config_parse("t.conf", "hisaab {\n kannel_sendsms_url ftp://x\n}\n", &cfg,
-                                  err, sizeof(err)),
-                     -1);
-    assert_int_equal(config_parse("t.conf", "hisaab {\n twilio_auth_token x\n}\n", &cfg, err,
+    assert_int_equal(config_parse("t.conf", "hisaab {\n kannel_sendsms_url ftp://x\n}\n", &cfg, err,
                                   sizeof(err)),
                      -1);
+    assert_int_equal(
+        config_parse("t.conf", "hisaab {\n twilio_auth_token x\n}\n", &cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "looks like a secret"));
 }
 
