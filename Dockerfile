@@ -18,11 +18,15 @@ RUN HISAAB_DEPS=libs /usr/local/lib/hisaab/install-deps && rm -rf /var/lib/apt/l
 WORKDIR /srv/hisaab
 COPY --from=build /src/build/hisaab /src/build/hisaab-etl /usr/local/bin/
 COPY --from=build /src/kore.conf ./kore.conf
+# Inside a container the server must listen beyond loopback.
+RUN sed -i 's/^\(\s*bind\s\+\)127\.0\.0\.1/\10.0.0.0/' kore.conf
 COPY --from=build /src/sql ./sql
 COPY --from=build /src/data ./data
 COPY --from=build /src/assets ./assets
 COPY --from=build /src/audio ./audio
 USER hisaab
+# Run stage check of the same configuration test the black-box tests use.
+RUN hisaab -t -c /srv/hisaab/kore.conf
 # DATABASE_URL and REDIS_URL point at the deployment's Postgres and Redis; secrets
 # (DATA_GOV_API_KEY, HISAAB_SECRET) come from the environment, never from the image.
 ENV HISAAB_SQL_DIR=/srv/hisaab/sql

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rds.h"
+#include "search.h"
 
 /* Largest JSON body we build (60 months of history is ~150 KB). */
 #define BODY_MAX (8u << 20)
@@ -51,8 +52,10 @@ static struct {
     char cache_control[64];
     int poll_s;
     struct event *poll_ev;
-    char admin_key[80]; /* "" = admin endpoints disabled */
-    long long epoch;    /* EPOCH_KEY as last seen */
+    char admin_key[80];       /* "" = admin endpoints disabled */
+    long long epoch;          /* EPOCH_KEY as last seen */
+    struct search_index *idx; /* district search (search.h); NULL until first built */
+    int idx_building;
 } ac = {.max_age_s = 2160LL * 3600};
 
 /* Which query a JSON request needs. */
@@ -233,7 +236,7 @@ static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, 
     char *zbody = NULL;
     size_t zlen = 0, len;
     struct buf b, data;
-    const char *text;
+    const char *text, *inm, *tag;
     int gz;
 
     buf_init(&b, BODY_MAX);
@@ -253,21 +256,19 @@ static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, 
         http_reply_error(req, 500, "internal", "The answer is too large.");
         goto out;
     }
+    inm = http_header(req, "If-None-Match");
     gz = api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
-    cache_headers(req, gz ? gz_etag : etag);
-    if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? gz_etag : etag)) {
-        http_reply(req, 304, NULL, NULL, 0);
-        goto out;
-    }
-    if (gz)
+    if (gz && !api_cache_etag_match(inm, gz_etag))
         zbody = api_cache_gzip(b.data, b.len, &zlen);
-    if (zbody != NULL) {
+    /* The gzip tag only when the gzip form is what goes out (or is what the client has). */
+    tag = gz && (zbody != NULL || api_cache_etag_match(inm, gz_etag)) ? gz_etag : etag;
+    cache_headers(req, tag);
+    if (api_cache_etag_match(inm, tag)) {
+        http_reply(req, 304, NULL, NULL, 0);
+    } else if (zbody != NULL) {
         http_add_header(req, "Content-Encoding", "gzip");
         http_reply(req, 200, "application/json; charset=utf-8", zbody, zlen);
     } else {
-        /* Without a gzip body the plain one goes out; its own tag, not the gzip one. */
-        if (gz)
-            cache_headers(req, etag);
         http_reply(req, 200, "application/json; charset=utf-8", b.data, b.len);
     }
 out:
@@ -325,6 +326,29 @@ static void json_done(void *arg, enum district_store_status st, const char *text
     free(call);
 }
 
+/*
+ * A district search: the search index (search.c: typos, romanised Hindi, Devanagari)
+ * picks and orders the districts, Postgres renders them. Until the index is built the
+ * simple SQL match of district_store_districts() answers.
+ */
+static int search_districts(struct api_call *c, const char *state, const char *q)
+{
+    struct search_result res[SEARCH_MAX_RESULTS];
+    char codes[SEARCH_MAX_RESULTS * 12 + 4];
+    size_t n = 0, i, used;
+
+    if (ac.idx == NULL || search_find(ac.idx, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
+        c->gen = ~0ULL; /* a stopgap answer: neither kept nor shared */
+        return district_store_districts(c->lang, state, q, json_done, c);
+    }
+    used = (size_t)snprintf(codes, sizeof(codes), "{");
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(codes + used, sizeof(codes) - used, "%s%d", i > 0 ? "," : "",
+                                 res[i].district_code);
+    snprintf(codes + used, sizeof(codes) - used, "}");
+    return district_store_districts_by_code(c->lang, state, codes, json_done, c);
+}
+
 /* Start the Postgres query for call. Returns 0 or -1 (pg not started). */
 static int query(struct api_call *c)
 {
@@ -334,6 +358,8 @@ static int query(struct api_call *c)
     case Q_STATES:
         return district_store_states(c->lang, json_done, c);
     case Q_DISTRICTS:
+        if (b != NULL)
+            return search_districts(c, a, b);
         return district_store_districts(c->lang, a, b, json_done, c);
     case Q_NEARBY:
         return district_store_nearby(c->lang, c->lat, c->lon, json_done, c);
@@ -663,9 +689,10 @@ static void export_batch_done(void *arg, enum district_store_status st, const ch
         }
     }
     if (st != DISTRICT_STORE_OK) {
-        /* Mid-stream failure: the status line is gone; cut the body short. */
+        /* Mid-stream failure: the status line is gone; make the cut visible. */
         log_warn("api: export cut short: %s", err != NULL ? err : "?");
-        export_finish(x);
+        http_reply_abort(req);
+        free(x);
         return;
     }
     if (http_reply_chunk(req, text, len, export_next, x) != 0)
@@ -729,6 +756,32 @@ void api_export(struct http_request *req)
     api_limit_run(req, export_run);
 }
 
+static void index_built(void *arg, struct search_index *idx, const char *err)
+{
+    (void)arg;
+    ac.idx_building = 0;
+    if (idx == NULL) {
+        log_warn("api: district search index not built: %s", err != NULL ? err : "?");
+        return;
+    }
+    search_index_free(ac.idx);
+    ac.idx = idx;
+    /* Searches answered with the previous index (or the SQL match) are dropped. */
+    api_cache_clear();
+    log_info("api: district search index: %zu districts", search_index_count(idx));
+}
+
+/* A new data version (or none known yet): rebuild the search index, then the cache. */
+static void set_version(long long version)
+{
+    if ((version != api_cache_version() || ac.idx == NULL) && !ac.idx_building) {
+        ac.idx_building = 1;
+        if (district_store_search_index(index_built, NULL) != 0)
+            ac.idx_building = 0;
+    }
+    api_cache_set_version(version);
+}
+
 static void version_done(void *arg, long long version, const char *err)
 {
     (void)arg;
@@ -738,7 +791,7 @@ static void version_done(void *arg, long long version, const char *err)
     }
     if (version != api_cache_version())
         log_info("api: data version %lld", version);
-    api_cache_set_version(version);
+    set_version(version);
 }
 
 /* A decimal number of len bytes at msg into *out; -1 when it is not one. */
@@ -793,7 +846,7 @@ static void on_version_msg(void *arg, const char *msg, size_t len)
     }
     if (v != api_cache_version())
         log_info("api: data version %lld published", v);
-    api_cache_set_version(v);
+    set_version(v);
 }
 
 static void on_invalidate_msg(void *arg, const char *msg, size_t len)
@@ -891,7 +944,7 @@ static void epoch_bumped(void *arg, const redisReply *reply, const char *err)
         invalidate_published(inv, NULL, "redis not configured");
 }
 
-void api_cache_invalidate(struct http_request *req)
+static void invalidate_run(struct http_request *req)
 {
     struct invalidate *inv;
 
@@ -910,6 +963,12 @@ void api_cache_invalidate(struct http_request *req)
     log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
     if (rds_command(epoch_bumped, inv, "INCR %s", EPOCH_KEY) != 0)
         invalidate_published(inv, NULL, "redis not configured");
+}
+
+/* Rate limited like the rest, so guessing the key costs as much as any request. */
+void api_cache_invalidate(struct http_request *req)
+{
+    api_limit_run(req, invalidate_run);
 }
 
 int api_init(struct event_base *base, const struct config *cfg)
@@ -952,4 +1011,6 @@ void api_exit(void)
     }
     api_cache_clear();
     api_limit_exit();
+    search_index_free(ac.idx);
+    ac.idx = NULL;
 }

@@ -3,7 +3,7 @@
  * streamed CSV export. Handlers are registered by name in app.c and routed by kore.conf.
  *
  *   GET /api/v1/states                         states with district counts, latest month
- *   GET /api/v1/districts?state=&q=            districts (search by name)
+ *   GET /api/v1/districts?state=&q=            districts (q: search.c, index per worker)
  *   GET /api/v1/districts/nearby?lat=&lon=     nearest district (India only)
  *   GET /api/v1/districts/{id}/summary         latest month, state, last year, trend
  *   GET /api/v1/districts/{id}/history?months= 1..60 months, year-to-date + increments
@@ -27,7 +27,7 @@
  * Answers are also shared between workers through Redis (hisaab:api:v<version>.<epoch>:
  * <key>, one hour), so one worker's Postgres query serves the others; an admin
  * invalidation bumps the epoch (hisaab:api:epoch) and so retires every shared answer.
- * Every data endpoint is rate limited first (api_limit.h).
+ * Every endpoint here is rate limited first (api_limit.h), the admin one included.
  *
  * Admin key: `Authorization: Bearer <key>` where key is env HISAAB_ADMIN_KEY (16 to 79
  * characters) or, when that is unset, the lower-case hex HMAC-SHA256 of the label

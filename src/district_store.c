@@ -10,10 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "log.h"
 #include "mem.h"
 #include "pg.h"
+#include "search.h"
 
 /* Largest CSV batch we build (1000 rows of ~40 short fields fit easily). */
 #define EXPORT_BATCH_MAX (4u << 20)
@@ -179,6 +182,22 @@ static const char districts_sql_mid[] = ", d.name_en), '[]')"
                                         " FROM districts d JOIN states s USING (state_code)"
                                         " WHERE ($2::int IS NULL OR d.state_code = $2::int) AND ";
 static const char districts_sql_tail[] = ")::text END";
+
+static const char by_code_sql[] =
+    "SELECT " LOADED ", CASE WHEN $2::int IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM states WHERE state_code = $2::int) THEN NULL ELSE"
+    " (SELECT COALESCE(json_agg(" DISTRICT_OBJ(
+        "d", "s.name_en",
+        "s.name_hi") " ORDER BY array_position($3::int[], d.district_code), d.state_code), '[]')"
+                     " FROM districts d JOIN states s USING (state_code)"
+                     " WHERE d.district_code = ANY ($3::int[]) AND ($2::int IS NULL OR "
+                     "d.state_code = $2::int))"
+                     "::text END";
+
+static const char index_sql[] =
+    "SELECT d.state_code, d.district_code, d.name_en, d.name_hi, s.name_en, s.name_hi,"
+    " array_to_json(d.aliases || ARRAY[lower(d.name_source)])::text"
+    " FROM districts d JOIN states s USING (state_code) ORDER BY 1, 2";
 
 static const char nearby_sql[] =
     "SELECT " LOADED ", (SELECT json_build_object('district', " DISTRICT_OBJ(
@@ -349,6 +368,7 @@ static const char export_sql[] =
     " ORDER BY f.district_code, f.fin_year, f.fy_month LIMIT $6::int";
 
 struct call {
+    district_store_index_fn index_cb;
     district_store_version_fn version_cb;
     district_store_fn cb;
     void *arg;
@@ -472,6 +492,76 @@ int district_store_districts(const char *lang, const char *state, const char *q,
     rc = run(buf_cstr(&sql), 3, params, json_done, cb, arg, NULL);
 out:
     buf_free(&sql);
+    return rc;
+}
+
+int district_store_districts_by_code(const char *lang, const char *state, const char *codes,
+                                     district_store_fn cb, void *arg)
+{
+    const char *params[3] = {lang, state, codes};
+
+    return run(by_code_sql, 3, params, json_done, cb, arg, NULL);
+}
+
+static const char *col(const PGresult *res, int row, int c)
+{
+    return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
+}
+
+static void index_done(void *arg, const PGresult *res, const char *err)
+{
+    struct call *c = arg;
+    district_store_index_fn cb = c->index_cb;
+    void *cb_arg = c->arg;
+    const char *aliases[SEARCH_MAX_ALIASES + 1];
+    struct search_index *idx = NULL;
+    struct search_district d;
+    json_t *a;
+    size_t k, na;
+    int r, rows;
+
+    free(c);
+    if (res == NULL || PQnfields(res) != 7) {
+        cb(cb_arg, NULL, err != NULL ? err : "unexpected result");
+        return;
+    }
+    idx = search_index_new();
+    rows = PQntuples(res);
+    for (r = 0; r < rows; r++) {
+        memset(&d, 0, sizeof(d));
+        d.state_code = (int)strtol(PQgetvalue(res, r, 0), NULL, 10);    /* integer column */
+        d.district_code = (int)strtol(PQgetvalue(res, r, 1), NULL, 10); /* integer column */
+        d.name_en = col(res, r, 2);
+        d.name_hi = col(res, r, 3);
+        d.state_en = col(res, r, 4);
+        d.state_hi = col(res, r, 5);
+        a = PQgetisnull(res, r, 6) ? NULL : json_loads(PQgetvalue(res, r, 6), 0, NULL);
+        na = 0;
+        for (k = 0; json_is_array(a) && k < json_array_size(a) && na < SEARCH_MAX_ALIASES; k++)
+            if (json_is_string(json_array_get(a, k)))
+                aliases[na++] = json_string_value(json_array_get(a, k));
+        aliases[na] = NULL;
+        d.aliases = aliases;
+        if (search_index_add(idx, &d) != 0)
+            log_warn("district_store: district %d not indexed for search", d.district_code);
+        json_decref(a);
+    }
+    cb(cb_arg, idx, NULL);
+}
+
+int district_store_search_index(district_store_index_fn cb, void *arg)
+{
+    struct call *c = xcalloc(1, sizeof(*c));
+    int rc = -1;
+
+    c->index_cb = cb;
+    c->arg = arg;
+    if (pg_query(index_sql, 0, NULL, index_done, c) != 0) {
+        free(c);
+        goto out;
+    }
+    rc = 0;
+out:
     return rc;
 }
 

@@ -401,6 +401,30 @@ void http_reply_end(struct http_request *req)
     finish(req, req->stream_status, req->stream_bytes);
 }
 
+void http_reply_abort(struct http_request *req)
+{
+    struct evhttp_connection *evcon;
+
+    if (!req->streaming || req->replied) {
+        log_error("http: stream abort without a started stream ignored");
+        return;
+    }
+    req->replied = 1;
+    req->flushed = NULL;
+    evcon = req->gone ? NULL : evhttp_request_get_connection(req->ev);
+    if (evcon == NULL) {
+        evhttp_request_free(req->ev);
+    } else {
+        /* Closing the connection frees the request with it; the client sees the body cut
+         * short (no last chunk) instead of a complete-looking one. */
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+        evhttp_connection_free(evcon);
+    }
+    log_warn("http: %s %s: streamed reply aborted after %zu bytes", req->method_name,
+             req->route != NULL ? req->route->path : "-", req->stream_bytes);
+    finish(req, req->stream_status, req->stream_bytes);
+}
+
 void http_reply_json(struct http_request *req, int status, json_t *doc)
 {
     char *text = NULL;

@@ -66,6 +66,9 @@ void http_reply_start(struct http_request *req, int status, const char *content_
 int http_reply_chunk(struct http_request *req, const void *data, size_t len, http_flushed_fn done,
                      void *arg) __attribute__((warn_unused_result));
 void http_reply_end(struct http_request *req);
+/* Instead of http_reply_end() when the body cannot be completed: closes the connection
+ * so the client sees an incomplete reply. Also frees the request. */
+void http_reply_abort(struct http_request *req);
 
 /* The client's IP address as text (borrowed until the reply), or "-" when unknown. */
 const char *http_peer(struct http_request *req);

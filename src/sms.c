@@ -1786,7 +1786,11 @@ void sms_kannel(struct http_request *req)
 
     buf_init(&raw, SMS_TEXT_MAX * 4);
     buf_init(&text, SMS_TEXT_MAX * 4);
-    if (!S.started || from == NULL) {
+    if (!S.started) {
+        http_reply_error(req, 503, "unavailable", "SMS is not available.");
+        goto out;
+    }
+    if (from == NULL) {
         http_reply_error(req, 400, "bad_parameter",
                          "The parameter 'from' is missing or not valid.");
         goto out;
@@ -1871,7 +1875,7 @@ void sms_twilio(struct http_request *req)
 
     buf_init(&url, 4096);
     if (!S.started) {
-        http_reply_error(req, 503, "unavailable", "Not ready.");
+        http_reply_error(req, 503, "unavailable", "SMS is not available.");
         goto out;
     }
     n = form_pairs(req, http_body(req), kv, 64);
@@ -1940,7 +1944,7 @@ void sms_generic(struct http_request *req)
     char fnum[32], inum[32], tnum[32];
 
     if (!S.started) {
-        http_reply_error(req, 503, "unavailable", "Not ready.");
+        http_reply_error(req, 503, "unavailable", "SMS is not available.");
         goto out;
     }
     doc = json_loadb(body.ptr != NULL ? body.ptr : "", body.len, JSON_REJECT_DUPLICATES, NULL);
@@ -2005,8 +2009,9 @@ int sms_init(struct event_base *base, const struct config *cfg)
         snprintf(dir, sizeof(dir), "%s/templates",
                  cfg->assets_dir != NULL ? cfg->assets_dir : "assets");
         if (i18n_load(dir, err, sizeof(err)) != 0) {
-            log_error("sms: templates: %s", err);
-            return -1;
+            /* The rest of the server works without SMS: its webhooks answer 503. */
+            log_error("sms: templates: %s; SMS webhooks disabled", err);
+            return 0;
         }
     }
     S.base = base;

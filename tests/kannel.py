@@ -13,7 +13,8 @@ smsbox makes to our sms-service URL, and read what Kannel sends back to the phon
 How the pieces talk (found by experiment with Kannel 1.4.5, see kannel/README.md):
 - bearerbox's `smsc = fake` listens on a port; fakesmsc connects to it. fakesmsc started
   without messages on its command line reads them from stdin, one line each:
-  "sender receiver text <plain text>" or "sender receiver ucs2 <url-encoded UTF-16BE>".
+  "sender receiver text <plain text>", "sender receiver ucs2 <url-encoded UTF-16BE>", or
+  for one part of a long text "sender receiver udh-text <url-encoded UDH> <plain text>".
   Its stdin buffer is 256 bytes, so a longer line would be cut into two messages: we refuse.
 - fakesmsc prints each message Kannel delivers to it as a log line
   "Got message N: <sender receiver text <text>>", "<... ucs-2 <url-encoded UTF-16BE>>",
@@ -101,7 +102,7 @@ def parse_fakesmsc(line):
     """Parses the inside of a 'Got message N: <...>' line into an Sms; None if malformed."""
     parts = line.split(" ", 3)
     if len(parts) < 4:
-        # An empty text prints as "sender receiver text " and split drops nothing; guard.
+        # An empty text ("sender receiver text ") in case its trailing space is lost.
         if len(parts) == 3:
             parts.append("")
         else:
@@ -450,6 +451,25 @@ omit-empty = {omit_empty}
         self._check_alive("fakesmsc")
         if not self._write_fake(data):
             raise RuntimeError("fakesmsc stdin closed\n" + self.logs("fakesmsc"))
+
+    def send_parts_from_phone(self, sender, parts, ref=42, receiver=None):
+        """Injects one long GSM text as concatenated parts (fakesmsc's 'udh-text' type,
+        UDH 05 00 03 ref total seq), as a phone sends a text over 160 characters. bearerbox
+        joins the parts (sms-combine-concatenated-mo) and smsbox calls the service once.
+        fakesmsc has no UCS-2 form with a UDH, so the parts are plain text."""
+        receiver = receiver or self.shortcode
+        total = len(parts)
+        for seq, text in enumerate(parts, 1):
+            if "\n" in text:
+                raise ValueError("fakesmsc cannot carry a newline in a text message")
+            udh = _q(bytes([5, 0, 3, ref & 0xFF, total, seq]))
+            data = ("%s %s udh-text %s %s\n" % (sender, receiver, udh, text)).encode("utf-8")
+            if len(data) > FAKESMSC_MAX_LINE + 1:
+                raise ValueError("part of %d bytes is over fakesmsc's %d" % (
+                    len(data), FAKESMSC_MAX_LINE))
+            self._check_alive("fakesmsc")
+            if not self._write_fake(data):
+                raise RuntimeError("fakesmsc stdin closed\n" + self.logs("fakesmsc"))
 
     def wait_message(self, timeout=10.0):
         """The next message Kannel delivered to the phone network, as an Sms; raises

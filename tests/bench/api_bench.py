@@ -139,6 +139,11 @@ def main():
 
         print("hisaab: %d workers; summary body %d bytes; %d districts x 2 languages cached"
               % (len(workers), len(body), len(ids)))
+        # A short unmeasured run first: the first seconds after start are slower (page
+        # faults, TCP buffers), for nginx too.
+        for p in (port, nport):
+            subprocess.run(["wrk", "-t2", "-c64", "-d2s", "http://127.0.0.1:%d%s" % (p, SUMMARY)],
+                           capture_output=True, timeout=60)
         results = {}
         for name, p, path in (("hisaab summary", port, SUMMARY), ("hisaab search", port, SEARCH),
                               ("nginx static", nport, SUMMARY)):

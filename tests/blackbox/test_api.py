@@ -16,9 +16,11 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 import harness
 
@@ -233,16 +235,31 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(len(self.ok("/api/v1/districts")), len(LATEST))
 
     def test_districts_search(self):
-        for q in ("niwari", "NIWARI", "Niw", "%E0%A4%A8%E0%A4%BF%E0%A4%B5%E0%A4%BE%E0%A4%A1%E0%A4%BC%E0%A5%80"):
-            data = self.ok("/api/v1/districts?state=17&q=" + q)
-            self.assertGreaterEqual(len(data), 1, q)
+        # English, other cases, romanised Hindi with typos, Devanagari (search.c).
+        devanagari = urllib.parse.quote("निवाड़ी")
+        for q in ("niwari", "NIWARI", "nivari", "niwadi", devanagari, "NREGA%20Niwari"):
+            data = self.wait_search("/api/v1/districts?state=17&q=" + q, 1752)
             self.assertEqual(data[0]["id"], 1752, q)
-        data = self.ok("/api/v1/districts?q=chhatarpur")
-        self.assertEqual([d["name_en"] for d in data], ["Chhatarpur"])
+        for q, want in (("chhatarpur", 1708), ("chatarpur", 1708), ("tikamgad", 1707)):
+            data = self.wait_search("/api/v1/districts?q=" + q, want)
+            self.assertEqual(data[0]["id"], want, q)
         self.assertEqual(self.ok("/api/v1/districts?q=zzzz"), [])
         # Hindi names in `name` with lang=hi.
         data = self.ok("/api/v1/districts?q=niwari&lang=hi")
         self.assertEqual(data[0]["name"], "निवाड़ी")
+        # A state filter keeps only that state's districts (and checks the state).
+        self.error("/api/v1/districts?state=99&q=niwari", 404, "unknown_state")
+        self.assertIn("district search index: %d districts" % len(LATEST), self.srv.stderr())
+
+    def wait_search(self, path, want, timeout=5.0):
+        """The search index is built per worker once the data version is known; until
+        then a plain SQL match answers (which knows no typos)."""
+        deadline = time.time() + timeout
+        while True:
+            data = self.ok(path)
+            if (data and data[0]["id"] == want) or time.time() > deadline:
+                return data
+            time.sleep(0.1)
 
     def test_districts_errors(self):
         self.error("/api/v1/districts?state=99", 404, "unknown_state")
@@ -568,6 +585,22 @@ class CacheTest(unittest.TestCase):
         for _ in range(3):
             self.assertEqual(self.srv.request("/api/v1/districts/9999/summary")[0], 404)
 
+    def test_1b_headers_once(self):
+        for headers in ({}, {"Accept-Encoding": "gzip"}):
+            for _ in range(4):  # misses and hits
+                c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+                try:
+                    c.request("GET", "/api/v1/districts/1707/summary", headers=headers)
+                    r = c.getresponse()
+                    names = [k.lower() for k, _ in r.getheaders()]
+                    r.read()
+                finally:
+                    c.close()
+                self.assertEqual(r.status, 200)
+                for name in ("etag", "cache-control", "vary", "content-type",
+                             "content-length", "x-content-type-options"):
+                    self.assertEqual(names.count(name), 1, (name, names))
+
     def test_2_invalidate_auth(self):
         self.assertEqual(self.invalidate("wrong-key-wrong-key-wrong")[0], 401)
         st, h, body = self.srv.request("/api/v1/cache/invalidate", method="POST")
@@ -669,6 +702,57 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(self.srv.request("/api/v1/districts/1701/history?months=2")[0], 200)
 
 
+class LargeExportTest(unittest.TestCase):
+    """The export across many batches (1000 rows per query): a generated national-size
+    file, every row of the largest state exactly once, in key order."""
+
+    @classmethod
+    def setUpClass(cls):
+        needs_binaries()
+        cls.svc = harness.Services()
+        cls.tmp = tempfile.mkdtemp(prefix="hisaab-api-big-")
+        path = os.path.join(cls.tmp, "national.csv")
+        subprocess.run([sys.executable, os.path.join(harness.ROOT, "tests", "bench",
+                                                     "gen_national.py"), path,
+                        "--records", "120000"], check=True, timeout=120,
+                       stdout=subprocess.DEVNULL)
+        harness.etl(cls.svc, "migrate")
+        harness.etl(cls.svc, "run", "--source", path, "--format", "csv")
+        cls.srv = Server(cls.svc.env(), "rate_limit_ip 0").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_many_batches(self):
+        state, n = self.svc.psql("SELECT state_code, count(*) FROM monthly_figures "
+                                 "GROUP BY 1 ORDER BY 2 DESC LIMIT 1")[0]
+        n = int(n)
+        self.assertGreater(n, 1000)  # more than one batch
+        st, h, body = self.srv.request("/api/v1/export.csv?state=" + state, timeout=60)
+        self.assertEqual(st, 200)
+        rows = list(csv.DictReader(body.decode("utf-8").splitlines()))
+        self.assertEqual(len(rows), n)
+        keys = [(int(r["district_code"]), r["fin_year"], int(r["fy_month"])) for r in rows]
+        self.assertEqual(keys, sorted(keys))
+        self.assertEqual(len(set(keys)), n)
+        want = self.svc.psql("SELECT district_code, fin_year, month, "
+                             "persondays_of_central_liability_so_far FROM monthly_figures "
+                             "WHERE state_code = %d" % int(state))
+        got = {(r["district_code"], r["fin_year"], r["month"]):
+               r["persondays_of_central_liability_so_far"] for r in rows}
+        for d, fy, m, pd in want:
+            self.assertEqual(got[(d, fy, m)], pd)
+        # One year only.
+        fy = rows[0]["fin_year"]
+        st, _, body = self.srv.request("/api/v1/export.csv?state=%s&fin_year=%s" % (state, fy),
+                                       timeout=60)
+        year_rows = list(csv.DictReader(body.decode("utf-8").splitlines()))
+        self.assertEqual(len(year_rows), sum(1 for r in rows if r["fin_year"] == fy))
+        self.assertTrue(all(r["fin_year"] == fy for r in year_rows))
+
+
 def client_key(secret, name):
     """An API key as api_limit_make_key() issues it."""
     import hashlib
@@ -723,6 +807,10 @@ class RateLimitTest(unittest.TestCase):
         self.assertEqual(h["ratelimit-remaining"], "0")
         self.assertTrue(0 < int(h["retry-after"]) <= 3600)
         self.assertEqual(h["retry-after"], h["ratelimit-reset"])
+        # Guessing the admin key is limited like everything else.
+        st, h, _ = self.srv.request("/api/v1/cache/invalidate", method="POST",
+                                    headers={"Authorization": "Bearer guess-guess-guess-1"})
+        self.assertEqual(st, 429)
         # Health and metrics are not limited.
         self.assertEqual(self.srv.request("/api/v1/health")[0], 200)
         # An API key has its own, larger allowance.

@@ -196,6 +196,16 @@ class GetUrlTest(KannelCase):
         self.assertEqual(call.params["coding"], "0")
         self.assertEqual(param_bytes(call.query, "text"), "नरेगा निवाड़ी".encode("utf-8"))
 
+    def test_long_text_in_parts_reaches_service_as_one_call(self):
+        self.svc.reset(text_reply("ok"))
+        self.k.send_parts_from_phone(PHONE, ["SUB Niwari and please send me the figures ",
+                                             "every month"])
+        self.assertEqual(self.message().text, "ok")
+        calls = self.svc.wait_calls(1)
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(calls[0].text(),
+                         "SUB Niwari and please send me the figures every month")
+
     def test_hindi_reply_with_kannel_coding_2_arrives_as_ucs2(self):
         reply = "निवाड़ी: 1,23,456 परिवारों को काम मिला"
         self.exchange("निवाड़ी", text_reply(reply, coding2=True))
@@ -348,6 +358,15 @@ class NoRecodeTest(KannelCase):
         words = param_bytes(call.query, "words")
         self.assertNotEqual(words, "नरेगा निवाड़ी".encode("utf-16-be"))
         self.assertNotIn(b"\x09", words)
+
+
+class EmptyReplyDefaultTest(KannelCase):
+    """Without omit-empty an empty body texts Kannel's reply-emptymessage to the person."""
+    KANNEL_ARGS = {"omit_empty": False}
+
+    def test_empty_reply_texts_kannel_wording(self):
+        self.exchange("stop", text_reply(""))
+        self.assertEqual(self.message().text, "<Empty reply from service provider>")
 
 
 class SlowServiceTest(KannelCase):

@@ -129,6 +129,11 @@ static const char conf_text[] = "server t {\n"
                                 "    handler h_later\n"
                                 "    methods get\n"
                                 "  }\n"
+                                "  route /stream {\n"
+                                "    handler h_stream\n"
+                                "    methods get\n"
+                                "    validate qs:get x v_x\n"
+                                "  }\n"
                                 "}\n";
 
 static struct event_base *base;
@@ -201,16 +206,87 @@ static void h_later(struct http_request *req)
     assert_int_equal(event_base_once(http_base(req), -1, EV_TIMEOUT, later, req, &tv), 0);
 }
 
+/*
+ * A streamed reply: `x` chooses "ok" (3 small chunks, then the end), "abort" (2 chunks,
+ * then abort) or "big" (up to 256 chunks of 64 KB, each queued once the previous one is
+ * written: a client that hangs up must still end the stream).
+ */
+static struct {
+    struct http_request *req;
+    int mode; /* 0 ok, 1 abort, 2 big */
+    int sent;
+    int ended;
+    int saw_gone;
+} st;
+static char big_chunk[65536];
+
+static void stream_step(struct http_request *req, void *arg);
+
+static void stream_next(evutil_socket_t fd, short what, void *arg)
+{
+    char line[32];
+    int n;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (st.mode == 1 && st.sent == 2) {
+        http_reply_abort(st.req);
+        st.ended = 1;
+        return;
+    }
+    if ((st.mode == 0 && st.sent == 3) || (st.mode == 2 && st.sent == 256)) {
+        http_reply_end(st.req);
+        st.ended = 1;
+        return;
+    }
+    if (st.mode == 2) {
+        if (http_reply_chunk(st.req, big_chunk, sizeof(big_chunk), stream_step, NULL) != 0) {
+            st.saw_gone = 1;
+            http_reply_end(st.req);
+            st.ended = 1;
+            return;
+        }
+    } else {
+        n = snprintf(line, sizeof(line), "line %d\n", st.sent);
+        assert_int_equal(http_reply_chunk(st.req, line, (size_t)n, stream_step, NULL), 0);
+    }
+    st.sent++;
+}
+
+static void stream_step(struct http_request *req, void *arg)
+{
+    struct timeval tv = {0, 1000};
+
+    (void)arg;
+    if (http_is_gone(req)) {
+        st.saw_gone = 1;
+        http_reply_end(req);
+        st.ended = 1;
+        return;
+    }
+    assert_int_equal(event_base_once(http_base(req), -1, EV_TIMEOUT, stream_next, NULL, &tv), 0);
+}
+
+static void h_stream(struct http_request *req)
+{
+    const char *x = http_param(req, "x");
+
+    memset(&st, 0, sizeof(st));
+    st.req = req;
+    st.mode = x == NULL ? 0 : strcmp(x, "abort") == 0 ? 1 : strcmp(x, "big") == 0 ? 2 : 0;
+    http_add_header(req, "X-Stream", "yes");
+    http_reply_start(req, 200, "text/plain");
+    stream_step(req, NULL);
+}
+
 static void *lookup(const char *name)
 {
     static const struct {
         const char *name;
         http_handler_fn fn;
-    } t[] = {{"h_twice", h_twice},
-             {"h_alloc", h_alloc},
-             {"h_status", h_status},
-             {"h_form", h_form},
-             {"h_later", h_later}};
+    } t[] = {{"h_twice", h_twice}, {"h_alloc", h_alloc}, {"h_status", h_status},
+             {"h_form", h_form},   {"h_later", h_later}, {"h_stream", h_stream}};
     size_t i;
 
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -422,6 +498,43 @@ static void test_client_gone(void **state)
                   later_was_gone ? "yes" : "no (evhttp 2.1 does not read while a reply is due)");
 }
 
+static void test_stream(void **state)
+{
+    struct exchange a = {.request = "GET /stream?x=ok HTTP/1.1\r\nHost: x\r\n"
+                                    "Connection: close\r\n\r\n"};
+    struct exchange b = {.request = "GET /stream?x=abort HTTP/1.1\r\nHost: x\r\n\r\n"};
+    struct exchange c = {.request = "GET /stream?x=big HTTP/1.1\r\nHost: x\r\n\r\n",
+                         .close_after_send = 1};
+
+    (void)state;
+    run(&a, 50);
+    assert_true(strncmp(a.response, "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(a.response, "Transfer-Encoding: chunked\r\n"));
+    assert_non_null(strstr(a.response, "X-Stream: yes\r\n"));
+    assert_non_null(strstr(a.response, "X-Content-Type-Options: nosniff\r\n"));
+    assert_null(strstr(a.response, "Content-Length"));
+    assert_non_null(strstr(a.response, "line 0\n"));
+    assert_non_null(strstr(a.response, "line 2\n"));
+    assert_non_null(strstr(a.response, "\r\n0\r\n\r\n")); /* the last chunk */
+    assert_int_equal(st.ended, 1);
+    assert_int_equal(http_server_inflight(srv), 0);
+
+    /* Aborted: the connection closes without the last chunk (the client's read ends). */
+    run(&b, 50);
+    assert_true(strncmp(b.response, "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(b.response, "line 1\n"));
+    assert_null(strstr(b.response, "\r\n0\r\n\r\n"));
+    assert_int_equal(st.ended, 1);
+    assert_int_equal(http_server_inflight(srv), 0);
+
+    /* The client hangs up while megabytes are due: the stream is told and ends. */
+    run(&c, 1500);
+    assert_int_equal(st.ended, 1);
+    assert_int_equal(st.saw_gone, 1);
+    assert_true(st.sent < 256);
+    assert_int_equal(http_server_inflight(srv), 0);
+}
+
 static void on_drained(void *arg)
 {
     (void)arg;
@@ -472,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_headers_and_bodiless_statuses),
         cmocka_unit_test(test_form_params),
         cmocka_unit_test(test_client_gone),
+        cmocka_unit_test(test_stream),
         cmocka_unit_test(test_drain_waits_for_in_flight), /* last: stops accepting */
     };
     int failed = cmocka_run_group_tests_name("http_unit", unit, NULL, NULL);
