@@ -1519,6 +1519,73 @@ static int local_seen(const struct msg *m)
     return 0;
 }
 
+/* Over the per-number limit (count in this window, ttl seconds left of it): the first
+ * message over gets RATE_LIMIT, later ones nothing. Returns 1 when m was answered. STOP
+ * always goes through. */
+static int limited(struct msg *m, long long count, long long ttl)
+{
+    char mins[32];
+    const char *vals[1];
+
+    if (count <= S.rate_per_hour || m->cmd.kind == SMSCMD_STOP)
+        return 0;
+    m->kind = "limited";
+    if (count == S.rate_per_hour + 1) {
+        snprintf(mins, sizeof(mins), "%lld", ttl > 0 ? (ttl + 59) / 60 : 1);
+        vals[0] = mins;
+        answer_tpl(m, "RATE_LIMIT", vals, 1);
+    } else {
+        answer(m, "", 1);
+    }
+    return 1;
+}
+
+/* Without Redis: this worker's count of the number in its own hour window (a table of
+ * SMS_LOCAL_SLOTS numbers; a collision restarts a window, so it errs on answering). */
+#define SMS_LOCAL_SLOTS 4096
+static struct {
+    char hash[17];
+    long long start_ms;
+    long long count;
+} local_rate[SMS_LOCAL_SLOTS];
+
+static long long local_count(const struct msg *m, long long *ttl)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const char *p;
+    size_t slot;
+    long long now = now_ms();
+
+    for (p = m->hash; *p != '\0'; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    slot = (size_t)(h % SMS_LOCAL_SLOTS);
+    if (strncmp(local_rate[slot].hash, m->hash, 16) != 0 ||
+        now - local_rate[slot].start_ms >= SMS_RATE_WINDOW * 1000LL) {
+        memcpy(local_rate[slot].hash, m->hash, 16);
+        local_rate[slot].hash[16] = '\0';
+        local_rate[slot].start_ms = now;
+        local_rate[slot].count = 0;
+    }
+    *ttl = (local_rate[slot].start_ms + SMS_RATE_WINDOW * 1000LL - now) / 1000;
+    return ++local_rate[slot].count;
+}
+
+/* Go on without Redis: dedupe and limits from this worker's memory, the language from the
+ * script. */
+static void without_redis(struct msg *m)
+{
+    long long ttl = 0, count;
+
+    if (m->id[0] != '\0' && local_seen(m)) {
+        m->kind = "duplicate";
+        answer(m, "", 0);
+        return;
+    }
+    count = local_count(m, &ttl);
+    if (!limited(m, count, ttl))
+        proceed(m);
+}
+
 /*
  * One round trip: dedupe, count, language. KEYS: seen, rate, lang; ARGV: dedupe (1/0),
  * dedupe TTL, window. Returns {-1} for a duplicate, else {count, ttl of the window, lang}.
@@ -1552,8 +1619,6 @@ static void redis_done(void *arg, const redisReply *reply, const char *err)
 {
     struct msg *m = arg;
     long long count, ttl;
-    char mins[32];
-    const char *vals[1];
 
     if (m->redis_done || m->req == NULL)
         goto out;
@@ -1566,12 +1631,7 @@ static void redis_done(void *arg, const redisReply *reply, const char *err)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER) {
         log_debug("sms: redis: %s", err != NULL ? err : "unexpected reply");
-        if (m->id[0] != '\0' && local_seen(m)) {
-            m->kind = "duplicate";
-            answer(m, "", 0);
-            goto out;
-        }
-        proceed(m);
+        without_redis(m);
         goto out;
     }
     count = reply->element[0]->integer;
@@ -1589,18 +1649,8 @@ static void redis_done(void *arg, const redisReply *reply, const char *err)
         m->lang_set = 1;
     if (!m->lang_set)
         m->lang = m->cmd.script == SMSCMD_SCRIPT_DEVANAGARI ? I18N_HI : I18N_EN;
-    if (count > S.rate_per_hour && m->cmd.kind != SMSCMD_STOP) {
-        m->kind = "limited";
-        if (count == S.rate_per_hour + 1) {
-            snprintf(mins, sizeof(mins), "%lld", ttl > 0 ? (ttl + 59) / 60 : 1);
-            vals[0] = mins;
-            answer_tpl(m, "RATE_LIMIT", vals, 1);
-        } else {
-            answer(m, "", 1);
-        }
-        goto out;
-    }
-    proceed(m);
+    if (!limited(m, count, ttl))
+        proceed(m);
 out:
     msg_unref(m); /* the Redis call's reference */
 }
@@ -1614,12 +1664,7 @@ static void on_redis_timer(evutil_socket_t fd, short what, void *arg)
     if (!m->redis_done && m->req != NULL) {
         m->redis_done = 1;
         log_debug("sms: redis slow; going on without it");
-        if (m->id[0] != '\0' && local_seen(m)) {
-            m->kind = "duplicate";
-            answer(m, "", 0);
-        } else {
-            proceed(m);
-        }
+        without_redis(m);
     }
     msg_unref(m); /* the timer's reference */
 }
@@ -1682,12 +1727,7 @@ static void msg_start(struct http_request *req, enum gateway gw, const char *fro
     if (redis_send(m, 1) != 0) {
         m->refs--;
         m->redis_done = 1;
-        if (m->id[0] != '\0' && local_seen(m)) {
-            m->kind = "duplicate";
-            answer(m, "", 0);
-        } else {
-            proceed(m);
-        }
+        without_redis(m);
     }
     msg_unref(m); /* msg_start's own reference */
 }

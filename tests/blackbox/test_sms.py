@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import queue
 import re
 import subprocess
 import tempfile
@@ -407,6 +408,24 @@ class SmsTest(unittest.TestCase):
             self.assertIn("%s families got work." % indian(fam), reply)
             reply, _ = self.text(self.phone(15), "HELP")
             self.assertTrue(reply.startswith("Hisaab:"))
+            # Limits are then counted by each worker (two here): at most one RATE_LIMIT
+            # per worker, then silence.
+            number = self.phone(18)
+            helps = limits = silent = 0
+            for _ in range(12):
+                self.k.send_from_phone(number, "help")
+                try:
+                    sms = self.k.wait_message(timeout=2)
+                except queue.Empty:
+                    silent += 1
+                    continue
+                if sms.text.startswith("Hisaab:"):
+                    helps += 1
+                elif sms.text.startswith("You have sent too many messages"):
+                    limits += 1
+            self.assertTrue(RATE <= helps <= 2 * RATE, (helps, limits, silent))
+            self.assertTrue(1 <= limits <= 2, (helps, limits, silent))
+            self.assertGreaterEqual(silent, 12 - 2 * RATE - 2)
         finally:
             self.svc.start_redis()
 
