@@ -51,7 +51,9 @@ struct http_request;
 
 /* Per worker, after api_init() (Postgres and Redis started). Returns 0 or -1. */
 int sms_init(struct event_base *base, const struct config *cfg) WUR;
-/* Per worker, when stopping: try a last flush of the queues, free everything. */
+/* Per worker, when stopping (after draining, before Postgres and Redis are shut): free
+ * everything. Records still queued are counted in the log, not written (the worker's
+ * queues live as long as the worker). */
 void sms_exit(void);
 
 /* Handlers (http_handler_fn). */
