@@ -250,6 +250,37 @@ class SmsTest(unittest.TestCase):
         reply, _ = self.text(self.phone(9), "   ")
         self.assertTrue(reply.startswith("Sorry, we did not understand."), reply)
 
+    def test_shipped_kannel_conf(self):
+        """The repository's kannel/kannel.conf (ports, passwords and paths replaced by the
+        harness) in front of the server: English and Hindi answers arrive as they should."""
+        month, fam, days = self.expected
+        k2 = kannel.Kannel(os.path.join(self.tmp.name, "sample"),
+                           "http://127.0.0.1:%d/sms/kannel" % self.srv.port, sample=True)
+        # tests/kannel.py appends its query to the URL before substituting it into the
+        # sample's get-url, which has the query already: keep one.
+        with open(k2.conf) as f:
+            conf = f.read()
+        conf = conf.replace("?%s?%s" % (kannel.QUERY, kannel.QUERY), "?" + kannel.QUERY)
+        self.assertEqual(conf.count("?" + kannel.QUERY), 1)
+        with open(k2.conf, "w") as f:
+            f.write(conf)
+        k2.start()
+        try:
+            number = self.phone(19)
+            k2.send_from_phone(number, "NREGA Niwari")
+            try:
+                sms = k2.wait_message(timeout=10)
+            except queue.Empty:
+                self.fail("no reply through the sample config:\n" + k2.logs())
+            self.assertEqual((sms.receiver, sms.coding), (number, 0))
+            self.assertIn("%s families got work." % indian(fam), sms.text)
+            k2.send_from_phone(number, "मदद")
+            sms = k2.wait_message(timeout=10)
+            self.assertEqual(sms.coding, 2)
+            self.assertIn("SUB निवाड़ी", sms.text)
+        finally:
+            k2.stop()
+
     # ---- direct HTTP -------------------------------------------------------------
 
     def test_duplicate_message_id_answered_once(self):
