@@ -9,7 +9,9 @@
  *  - the record writer: message rows batched into one INSERT ... unnest() per loop turn,
  *    and subscription/preference changes in order, both kept in bounded queues while
  *    Postgres is away;
- *  - the message core (struct msg): Redis script, command, district, reply, records;
+ *  - deferred answers through Kannel's sendsms (libcurl multi on the worker's loop);
+ *  - the message core (struct msg): Redis script (or this worker's memory without Redis),
+ *    command, district, reply, records;
  *  - the three gateway front ends.
  * A struct msg is reference counted: the HTTP reply, the Redis call, the summary query
  * and the timers each hold a reference, because libpq and hiredis call back exactly once
