@@ -1,0 +1,117 @@
+"""Benchmark of the inbound SMS webhook (issue 4), figures only: wrk on loopback, 64
+connections, GET /sms/kannel as Kannel's get-url calls it, every request with a new message
+id (so the Redis dedupe really stores it) and one of a million senders (each number's limit
+is counted in Redis), every message recorded in Postgres (two rows: in and out). The server
+runs at its default worker count (one per CPU). Target from the issue: 10,000 messages/s
+with p99 under 10 ms. Also reports how many rows reached sms_messages by the end, which
+shows whether the batched recording kept up. Never fails on a number.
+
+    tests/bench/sms_bench.sh [SECONDS]      (default 10 seconds)
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 10
+SAMPLE = os.path.join(harness.ROOT, "data", "mgnrega_mp_2024-25.csv")
+
+LUA = r"""
+local threads = 0
+function setup(thread)
+    thread:set("tid", threads)
+    threads = threads + 1
+end
+local n = 0
+function request()
+    n = n + 1
+    local num = string.format("9197%08d", (tid * 7919 + n * 104729) % 1000000)
+    return wrk.format("GET", "/sms/kannel?from=" .. num ..
+        "&to=56767&text=NREGA+Niwari&charset=UTF-8&coding=0&id=TAG-" .. tid .. "-" .. n)
+end
+"""
+
+
+def wrk(port, script, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c64", "-d%ds" % seconds, "--latency", "-s", script,
+                          "http://127.0.0.1:%d/" % port],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    total = re.search(r"(\d+) requests in", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    lat = None
+    if p99:
+        lat = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return (float(rps.group(1)) if rps else 0.0, lat, int(total.group(1)) if total else 0,
+            int(bad.group(1)) if bad else 0, out)
+
+
+def main():
+    if not shutil.which("wrk") or not os.path.exists(os.path.join(harness.BUILD, "hisaab")):
+        print("sms_bench: needs wrk and build/hisaab; not run")
+        return 0
+    svc = harness.Services()
+    harness.etl(svc, "migrate")
+    harness.etl(svc, "run", "--source", SAMPLE, "--format", "csv")
+    workers = int(os.environ.get("SMS_BENCH_WORKERS", "0")) or os.cpu_count() or 2
+    srv = harness.HisaabServer(svc, workers=workers,
+                               env={"HISAAB_SECRET": "bench-secret"}).start()
+    tmp = tempfile.mkdtemp(prefix="hisaab-smsbench-")
+    script = os.path.join(tmp, "sms.lua")
+    with open(script, "w") as f:
+        f.write(LUA.replace("TAG", "bench"))
+    warm = os.path.join(tmp, "warm.lua")
+    with open(warm, "w") as f:
+        f.write(LUA.replace("TAG", "warm"))
+    try:
+        # Warm up: every worker builds its index and caches Niwari's reply.
+        for i in range(200):
+            q = urllib.parse.urlencode({"from": "91990000%04d" % i, "text": "NREGA Niwari",
+                                        "id": "warm-%d" % i})
+            srv.get("/sms/kannel?" + q)
+        # Then a short run of the same load, so that connections, the Redis script cache
+        # and Postgres are warm; the access log is measured from here.
+        wrk(srv.port, warm, 3)
+        time.sleep(1)
+        log_start = len(srv.stderr())
+        rps, p99, total, bad, out = wrk(srv.port, script, SECONDS)
+        deadline = time.monotonic() + 30
+        rows = 0
+        while time.monotonic() < deadline:
+            rows = int(svc.psql1("SELECT count(*) FROM sms_messages WHERE gateway_message_id"
+                                 " LIKE 'bench-%'") or 0)
+            if rows >= 2 * (total - bad):
+                break
+            time.sleep(0.5)
+        print("sms kannel GET: %d workers, 64 connections, %d s" % (workers, SECONDS))
+        print("  %10.0f msg/s   p99 %s   non-2xx %d   (target 10,000 msg/s, p99 < 10 ms)"
+              % (rps, "%.2f ms" % p99 if p99 is not None else "?", bad))
+        print("  %d messages answered; %d rows recorded in sms_messages (expected %d)"
+              % (total, rows, 2 * (total - bad)))
+        # The server's own view: the access log's time per request (arrival to reply).
+        us = sorted(int(x) for x in re.findall(r"GET /sms/kannel 200 \d+ (\d+)us", srv.stderr()[log_start:]))
+        if us:
+            print("  in the server (access log, %d requests): p50 %.2f ms, p99 %.2f ms, max %.1f ms"
+                  % (len(us), us[len(us) // 2] / 1000, us[int(len(us) * 0.99)] / 1000,
+                     us[-1] / 1000))
+        if "-v" in sys.argv:
+            print("  server log: %s" % srv.err_path)
+        if rps == 0 or "-v" in sys.argv:
+            print(out)
+    finally:
+        srv.stop()
+        svc.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
