@@ -204,6 +204,7 @@ static const struct key hisaab_keys[] = {
     {"data_api_base", K_STR, OFF(data_api_base), 0, 0, NULL, http_prefixes},
     {"log_level", K_STR, OFF(log_level), 0, 0, log_levels, NULL},
     {"assets_dir", K_STR, OFF(assets_dir), 0, 0, NULL, NULL},
+    {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
     {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
     {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
@@ -972,6 +973,7 @@ static void free_partial(struct config *cfg, size_t nv, size_t nr)
     free(cfg->secret);
     free(cfg->log_level);
     free(cfg->assets_dir);
+    free(cfg->kannel_sendsms_url);
     free(cfg->cors_origins);
     free(cfg);
 }
@@ -1102,4 +1104,5 @@ void config_apply_env(struct config *cfg)
     env_override(&cfg->data_api_base, "DATA_GOV_API_BASE");
     env_override(&cfg->data_api_key, "DATA_GOV_API_KEY");
     env_override(&cfg->secret, "HISAAB_SECRET");
+    env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
 }

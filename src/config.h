@@ -19,8 +19,8 @@
  *
  * '#' starts a comment; statements end at newline (a trailing ';' is allowed). Errors
  * name the file and line. Environment variables win over the file for DATABASE_URL,
- * REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE and HISAAB_SECRET; secrets are never read
- * from the file.
+ * REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE, KANNEL_SENDSMS_URL and HISAAB_SECRET;
+ * secrets are never read from the file.
  */
 #ifndef HISAAB_CONFIG_H
 #define HISAAB_CONFIG_H
@@ -121,6 +121,9 @@ struct config {
                                (default 1000; 0 = no limit) */
     int rate_key_window;    /* rate_limit_client_window_seconds (default 3600) */
     char *cors_origins;     /* cors_origins: allowed Origins, comma-separated (default none) */
+
+    /* Monthly SMS to subscribers (etl/notify.h). */
+    char *kannel_sendsms_url; /* kannel_sendsms_url, or env KANNEL_SENDSMS_URL */
 };
 
 /*
