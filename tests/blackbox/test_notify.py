@@ -504,6 +504,34 @@ class NotifyTest(unittest.TestCase):
                           "locktype = 'advisory' AND objid = %d" % NOTIFY_LOCK_KEY)
             self.wait_unlocked()
 
+    def test_config_file(self):
+        """-c kore.conf: the sendsms URL and the templates (under assets_dir) come from the
+        hisaab block, from a working directory that has neither."""
+        self.subscribe("919800000095", NIWARI, "en")
+        with open(os.path.join(ROOT, "kore.conf")) as f:
+            conf = f.read()
+        path = os.path.join(self.tmp, "kore.conf")
+        lines = [ln for ln in conf.splitlines() if not ln.strip().startswith("assets_dir")]
+        i = next(i for i, ln in enumerate(lines) if ln.strip().startswith("hisaab {"))
+        # templates of our own, to see that these are the ones used
+        assets = os.path.join(self.tmp, "assets-x")
+        os.makedirs(os.path.join(assets, "templates"), exist_ok=True)
+        for lang in ("en", "hi"):
+            with open(os.path.join(ROOT, "assets", "templates", lang + ".txt")) as f:
+                t = f.read().replace("New NREGA figures for", "Fresh NREGA figures for")
+            with open(os.path.join(assets, "templates", lang + ".txt"), "w") as f:
+                f.write(t)
+        lines[i + 1:i + 1] = ["\tkannel_sendsms_url %s" % self.fake.url,
+                              "\tassets_dir %s" % assets]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        env = self.env(IN_WINDOW, url=False)
+        p = subprocess.run([os.path.join(harness.BUILD, "hisaab-etl"), "-c", path, "notify"],
+                           env=env, cwd=self.tmp, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.fake.texts(), [
+            ("919800000095", self.expected(NIWARI, "en").replace("New NREGA", "Fresh NREGA"))])
+
     def test_configuration_errors(self):
         self.subscribe("919800000091", NIWARI, "en")
         p = harness.etl(self.svc, "notify", env=self.env(IN_WINDOW, url=False), check=False)
