@@ -543,5 +543,86 @@ class NotifyTest(unittest.TestCase):
         self.assertEqual(self.fake.texts(), [])
 
 
+try:
+    import kannel
+    HAVE_KANNEL = all(os.access(b, os.X_OK) for b in (kannel.BEARERBOX, kannel.SMSBOX,
+                                                      kannel.FAKESMSC))
+except ImportError:
+    HAVE_KANNEL = False
+
+
+@unittest.skipUnless(HAVE_KANNEL, "Kannel (bearerbox, smsbox, fakesmsc) is not installed")
+class RealKannelTest(unittest.TestCase):
+    """The monthly messages through a real Kannel's sendsms (tests/kannel.py) to its fake
+    SMS centre: the phone gets the English text as GSM-7 and the Hindi one as UCS-2 (in
+    concatenated parts when it needs two)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="hisaab-notify-kannel-")
+        cls.svc = harness.Services(redis=False)
+        cls.svc.psql(open(FIXTURE_SQL).read())
+        harness.etl(cls.svc, "run", "--source", SAMPLE)
+        # nothing texts in here, so the sms-service URL is never called
+        cls.k = kannel.Kannel(cls.tmp.name, "http://127.0.0.1:%d/sms" % harness.free_port())
+        cls.k.start()
+        _, records = read_csv(SAMPLE)
+        cls.best = best_snapshots(records)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.stop()
+        cls.svc.close()
+        cls.tmp.cleanup()
+
+    def message(self, timeout=10.0):
+        try:
+            return self.k.wait_message(timeout)
+        except Exception:
+            self.fail("nothing reached fakesmsc in %.0fs\n%s" % (timeout, self.k.logs()))
+
+    def expected(self, district, lang):
+        m = max((k[2] for k in self.best if k[0] == district and k[1] == "2024-2025"),
+                key=fy_month)
+        col = "name_hi" if lang == "hi" else "name_en"
+        name = self.svc.psql1("SELECT %s FROM districts WHERE district_code = %d"
+                              % (col, district))
+        return expected_text(lang, name, "2024-2025", m, self.best[(district, "2024-2025", m)])
+
+    def test_monthly_messages_reach_the_phone(self):
+        self.svc.psql("INSERT INTO sms_subscriptions (phone, phone_hash, state_code, "
+                      "district_code, lang) VALUES ('919812345601', 'k1', 17, %d, 'en'), "
+                      "('919812345602', 'k2', 17, %d, 'hi')" % (NIWARI, TIKAMGARH))
+        env = self.svc.env(HISAAB_NOW=IN_WINDOW, KANNEL_SENDSMS_URL=self.k.sendsms_url(),
+                           KANNEL_SENDSMS_USER=self.k.sendsms_user,
+                           KANNEL_SENDSMS_PASSWORD=self.k.sendsms_password,
+                           HISAAB_NOTIFY_TIMEOUT_MS="5000")
+        p = harness.etl(self.svc, "notify", env=env, timeout=60)
+        self.assertIn("sent: 2", p.stdout)
+        got = {}
+        while not (got.get("919812345601") and got.get("919812345602") and
+                   (got["919812345602"][0].udh is None or
+                    len(got["919812345602"]) == got["919812345602"][0].udh[4])):
+            sms = self.message()
+            got.setdefault(sms.receiver, []).append(sms)
+        en = got["919812345601"]
+        self.assertEqual(len(en), 1)
+        self.assertEqual((en[0].text, en[0].coding, en[0].udh),
+                         (self.expected(NIWARI, "en"), 0, None))
+        hi = sorted(got["919812345602"], key=lambda s: s.udh[5] if s.udh else 0)
+        want = self.expected(TIKAMGARH, "hi")
+        self.assertEqual(b"".join(s.data for s in hi).decode("utf-16-be"), want)
+        if len(want) > 70:
+            self.assertEqual(len(hi), 2)
+        else:
+            self.assertEqual(hi[0].coding, 2)
+        self.assertTrue(self.k.no_message(1.0))
+        self.assertEqual(self.svc.psql("SELECT status FROM sms_outbox ORDER BY id"),
+                         [["sent"], ["sent"]])
+        # a second call sends nothing more
+        harness.etl(self.svc, "notify", env=env, timeout=60)
+        self.assertTrue(self.k.no_message(1.5))
+
+
 if __name__ == "__main__":
     unittest.main()
