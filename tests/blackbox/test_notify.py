@@ -362,6 +362,36 @@ class NotifyTest(unittest.TestCase):
         self.assertEqual(self.fake.texts(), [
             ("919800000021", self.expected(NIWARI, "en", "2025-2026", recs[NIWARI], 4))])
 
+    def wait_for(self, what, fn, timeout=20):
+        deadline = time.time() + timeout
+        while not fn():
+            self.assertLess(time.time(), deadline, "timed out waiting for " + what)
+            time.sleep(0.05)
+
+    def test_every_loop_sends_without_data_change(self):
+        """In a --every loop each run queues and sends, also when the data did not change:
+        a subscriber added between runs gets the current month, once."""
+        runs = lambda: int(self.svc.psql1("SELECT count(*) FROM etl_runs"))  # noqa: E731
+        before = runs()
+        proc = subprocess.Popen([os.path.join(harness.BUILD, "hisaab-etl"), "run", "--source",
+                                 SAMPLE, "--every", "1"], env=self.env(IN_WINDOW),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.wait_for("a first run", lambda: runs() > before)
+            self.subscribe("919800000029", NIWARI, "en")
+            self.wait_for("the message", lambda: len(self.fake.requests) >= 1)
+            n = runs()
+            self.wait_for("two more runs", lambda: runs() >= n + 2)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(self.fake.texts(), [("919800000029", self.expected(NIWARI, "en"))])
+
     def test_older_pending_month_superseded(self):
         self.subscribe("919800000025", NIWARI, "en")
         self.notify(BEFORE_WINDOW)  # March queued, not sent
