@@ -18,8 +18,9 @@
  *
  * `notify` queues and sends the subscribers' monthly SMS (etl/notify.h); `run` does the
  * same after a run that changed data. The sendsms URL is kannel_sendsms_url (kore.conf)
- * or KANNEL_SENDSMS_URL; KANNEL_SENDSMS_USER / _PASSWORD / _FROM, HISAAB_NOTIFY_* and
- * HISAAB_TEMPLATES_DIR (default: the templates under assets_dir) from the environment.
+ * or KANNEL_SENDSMS_URL, the user kannel_sendsms_user or KANNEL_SENDSMS_USER;
+ * KANNEL_SENDSMS_PASSWORD / _FROM, HISAAB_NOTIFY_* and HISAAB_TEMPLATES_DIR (default: the
+ * templates under assets_dir) from the environment.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -341,6 +342,10 @@ int main(int argc, char **argv)
         st.api_key = cfg->data_api_key;
         if (cfg->kannel_sendsms_url)
             st.notify.sendsms_url = cfg->kannel_sendsms_url;
+        if (st.notify.user == NULL)
+            st.notify.user = cfg->kannel_sendsms_user;
+        if (st.notify.password == NULL)
+            st.notify.password = cfg->kannel_sendsms_password;
         if (getenv("HISAAB_TEMPLATES_DIR") == NULL && cfg->assets_dir &&
             (size_t)snprintf(templates, sizeof(templates), "%s/templates", cfg->assets_dir) <
                 sizeof(templates))

@@ -501,9 +501,9 @@ static const char sent_sql[] =
     "   OR (s.last_notified_fin_year, (s.last_notified_month + 8) % 12 + 1)"
     "      < (o.fin_year, (o.month + 8) % 12 + 1)))"
     " INSERT INTO sms_messages (direction, gateway, phone_hash, text, district_code,"
-    "  state_code, lang, parts, coding, latency_ms)"
+    "  state_code, lang, kind, parts, coding, latency_ms)"
     " SELECT 'out', 'kannel', o.phone_hash, o.text, o.district_code, o.state_code, o.lang,"
-    "  $2::int, $3::int, $4::int FROM o";
+    "  'monthly', $2::int, $3::int, $4::int FROM o";
 
 static int mark(PGconn *db, const char *sql, int n, const char *const *params, const char *what)
 {

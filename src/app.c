@@ -10,6 +10,7 @@
 #include "api_health.h"
 #include "debug.h"
 #include "metrics.h"
+#include "sms.h"
 
 struct handler_entry {
     const char *name;
@@ -28,6 +29,9 @@ static const struct handler_entry handlers[] = {
     {"api_comparison", (void *)api_comparison},
     {"api_export", (void *)api_export},
     {"api_cache_invalidate", (void *)api_cache_invalidate},
+    {"sms_kannel", (void *)sms_kannel},
+    {"sms_twilio", (void *)sms_twilio},
+    {"sms_generic", (void *)sms_generic},
     {NULL, NULL},
 };
 
@@ -41,11 +45,17 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
         api_health_exit();
         return -1;
     }
+    if (sms_init(base, cfg) != 0) {
+        api_exit();
+        api_health_exit();
+        return -1;
+    }
     return 0;
 }
 
 void app_worker_exit(void)
 {
+    sms_exit();
     api_exit();
     api_health_exit();
 }

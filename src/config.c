@@ -204,7 +204,6 @@ static const struct key hisaab_keys[] = {
     {"data_api_base", K_STR, OFF(data_api_base), 0, 0, NULL, http_prefixes},
     {"log_level", K_STR, OFF(log_level), 0, 0, log_levels, NULL},
     {"assets_dir", K_STR, OFF(assets_dir), 0, 0, NULL, NULL},
-    {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
     {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
     {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
@@ -220,6 +219,14 @@ static const struct key hisaab_keys[] = {
     {"rate_limit_client", K_INT, OFF(rate_key), 0, 100000000, NULL, NULL},
     {"rate_limit_client_window_seconds", K_INT, OFF(rate_key_window), 1, 86400, NULL, NULL},
     {"cors_origins", K_STR, OFF(cors_origins), 0, 0, NULL, NULL},
+    {"sms_rate_per_hour", K_INT, OFF(sms_rate_per_hour), 1, 100000, NULL, NULL},
+    {"sms_json_from", K_STR, OFF(sms_json_from), 0, 0, NULL, NULL},
+    {"sms_json_to", K_STR, OFF(sms_json_to), 0, 0, NULL, NULL},
+    {"sms_json_text", K_STR, OFF(sms_json_text), 0, 0, NULL, NULL},
+    {"sms_json_id", K_STR, OFF(sms_json_id), 0, 0, NULL, NULL},
+    {"sms_public_url", K_STR, OFF(sms_public_url), 0, 0, NULL, http_prefixes},
+    {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
+    {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
 };
 
 static int hisaab_key(struct parser *p, char **w, size_t n)
@@ -924,6 +931,12 @@ static struct config *config_new(void)
     cfg->rate_ip_window = 900;
     cfg->rate_key = 1000;
     cfg->rate_key_window = 3600;
+    cfg->sms_rate_per_hour = 10;
+    cfg->sms_json_from = xstrdup("from");
+    cfg->sms_json_to = xstrdup("to");
+    cfg->sms_json_text = xstrdup("text");
+    cfg->sms_json_id = xstrdup("id");
+    cfg->kannel_sendsms_user = xstrdup("hisaab");
     return cfg;
 }
 
@@ -973,8 +986,16 @@ static void free_partial(struct config *cfg, size_t nv, size_t nr)
     free(cfg->secret);
     free(cfg->log_level);
     free(cfg->assets_dir);
-    free(cfg->kannel_sendsms_url);
     free(cfg->cors_origins);
+    free(cfg->sms_json_from);
+    free(cfg->sms_json_to);
+    free(cfg->sms_json_text);
+    free(cfg->sms_json_id);
+    free(cfg->sms_public_url);
+    free(cfg->kannel_sendsms_url);
+    free(cfg->kannel_sendsms_user);
+    free(cfg->kannel_sendsms_password);
+    free(cfg->twilio_auth_token);
     free(cfg);
 }
 
@@ -1104,5 +1125,7 @@ void config_apply_env(struct config *cfg)
     env_override(&cfg->data_api_base, "DATA_GOV_API_BASE");
     env_override(&cfg->data_api_key, "DATA_GOV_API_KEY");
     env_override(&cfg->secret, "HISAAB_SECRET");
+    env_override(&cfg->twilio_auth_token, "TWILIO_AUTH_TOKEN");
+    env_override(&cfg->kannel_sendsms_password, "KANNEL_SENDSMS_PASSWORD");
     env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
 }

@@ -122,8 +122,19 @@ struct config {
     int rate_key_window;    /* rate_limit_client_window_seconds (default 3600) */
     char *cors_origins;     /* cors_origins: allowed Origins, comma-separated (default none) */
 
-    /* Monthly SMS to subscribers (etl/notify.h). */
-    char *kannel_sendsms_url; /* kannel_sendsms_url, or env KANNEL_SENDSMS_URL */
+    /* The SMS channel (src/sms.h). */
+    int sms_rate_per_hour;  /* sms_rate_per_hour: texts per number per hour (default 10) */
+    char *sms_json_from;    /* sms_json_from: generic webhook's sender field (default "from") */
+    char *sms_json_to;      /* sms_json_to: receiver field (default "to") */
+    char *sms_json_text;    /* sms_json_text: text field (default "text") */
+    char *sms_json_id;      /* sms_json_id: message id field (default "id") */
+    char *sms_public_url;   /* sms_public_url: this server's public base URL as the gateway
+                               calls it (Twilio signs the full URL); default none: the
+                               Host header is used */
+    char *kannel_sendsms_url;  /* kannel_sendsms_url, or env KANNEL_SENDSMS_URL (default none) */
+    char *kannel_sendsms_user; /* kannel_sendsms_user (default "hisaab") */
+    char *kannel_sendsms_password; /* env KANNEL_SENDSMS_PASSWORD only */
+    char *twilio_auth_token;       /* env TWILIO_AUTH_TOKEN only */
 };
 
 /*

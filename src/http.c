@@ -72,6 +72,7 @@ struct http_request {
     struct evhttp_request *ev;
     struct router_match match;
     const char *path;
+    const char *query; /* raw query string, NULL when none */
     const char *method_name;
     unsigned method;
     struct slice body;
@@ -115,6 +116,11 @@ const char *http_param(struct http_request *req, const char *name)
 const char *http_path(struct http_request *req)
 {
     return req->path;
+}
+
+const char *http_query(struct http_request *req)
+{
+    return req->query;
 }
 
 const char *http_peer(struct http_request *req)
@@ -572,6 +578,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     req->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     if (req->path == NULL || req->path[0] == '\0')
         req->path = "/";
+    req->query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     in = evhttp_request_get_input_buffer(ev);
     len = evbuffer_get_length(in);
     if (len > 0) {

@@ -28,6 +28,9 @@ const char *http_param(struct http_request *req, const char *name);
 const char *http_path(struct http_request *req);
 const char *http_header(struct http_request *req, const char *name);
 unsigned http_method(struct http_request *req);
+/* The raw (still percent-encoded) query string, or NULL. Borrowed until the reply. For
+ * handlers that must see every parameter, e.g. to check a signature over the URL. */
+const char *http_query(struct http_request *req);
 /* The raw request body (may be empty). Borrowed until the reply. */
 struct slice http_body(struct http_request *req);
 /* The worker's event loop, for starting backend calls from a handler. */

@@ -7,8 +7,8 @@ The expected texts are built here from the CSV independently of the C code: the 
 snapshot rule (most person-days, on a tie the later record), round half up, Indian digit
 grouping. HISAAB_NOW moves the clock in and out of the 09:00-21:00 IST window.
 
-Until migration 004 (branch `sms`) is in this tree, tests/fixtures/sms_tables.sql creates
-sms_subscriptions and sms_messages.
+sms_subscriptions and sms_messages come from migration 004 (the SMS channel); subscribers
+are inserted directly in SQL, as the channel's SUB command would.
 """
 import csv
 import os
@@ -26,7 +26,6 @@ import harness
 
 ROOT = harness.ROOT
 SAMPLE = os.path.join(ROOT, "data", "mgnrega_mp_2024-25.csv")
-FIXTURE_SQL = os.path.join(ROOT, "tests", "fixtures", "sms_tables.sql")
 PD = "Persondays_of_Central_Liability_so_far"
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 MONTH_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -175,7 +174,6 @@ class NotifyTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.svc = harness.Services(redis=False)
-        cls.svc.psql(open(FIXTURE_SQL).read())
         harness.etl(cls.svc, "run", "--source", SAMPLE)
         cls.fake = FakeKannel()
         cls.header, cls.records = read_csv(SAMPLE)
@@ -285,10 +283,12 @@ class NotifyTest(unittest.TestCase):
             [["919800000001", "2024-2025", "3"], ["919800000002", "2024-2025", "3"],
              ["919800000003", "", ""]])
         self.assertEqual(self.svc.psql(
-            "SELECT direction, gateway, phone_hash, lang, parts, coding, district_code, text "
-            "FROM sms_messages ORDER BY id"),
-            [["out", "kannel", "h919800000001", "en", "1", "0", str(NIWARI), en["text"]],
-             ["out", "kannel", "h919800000002", "hi", "2", "2", str(TIKAMGARH), hi["text"]]])
+            "SELECT direction, gateway, phone_hash, lang, kind, parts, coding, district_code, "
+            "text FROM sms_messages ORDER BY id"),
+            [["out", "kannel", "h919800000001", "en", "monthly", "1", "0", str(NIWARI),
+              en["text"]],
+             ["out", "kannel", "h919800000002", "hi", "monthly", "2", "2", str(TIKAMGARH),
+              hi["text"]]])
         # the phone number is never logged
         self.assertNotIn("919800000001", p.stderr)
 
@@ -535,13 +535,14 @@ class NotifyTest(unittest.TestCase):
             self.wait_unlocked()
 
     def test_config_file(self):
-        """-c kore.conf: the sendsms URL and the templates (under assets_dir) come from the
+        """-c kore.conf: the sendsms URL, its user and the templates (under assets_dir) come from the
         hisaab block, from a working directory that has neither."""
         self.subscribe("919800000095", NIWARI, "en")
         with open(os.path.join(ROOT, "kore.conf")) as f:
             conf = f.read()
         path = os.path.join(self.tmp, "kore.conf")
-        lines = [ln for ln in conf.splitlines() if not ln.strip().startswith("assets_dir")]
+        lines = [ln for ln in conf.splitlines()
+                 if not ln.strip().startswith(("assets_dir", "kannel_sendsms_"))]
         i = next(i for i, ln in enumerate(lines) if ln.strip().startswith("hisaab {"))
         # templates of our own, to see that these are the ones used
         assets = os.path.join(self.tmp, "assets-x")
@@ -552,15 +553,19 @@ class NotifyTest(unittest.TestCase):
             with open(os.path.join(assets, "templates", lang + ".txt"), "w") as f:
                 f.write(t)
         lines[i + 1:i + 1] = ["\tkannel_sendsms_url %s" % self.fake.url,
+                              "\tkannel_sendsms_user conf-user",
                               "\tassets_dir %s" % assets]
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
         env = self.env(IN_WINDOW, url=False)
+        env.pop("KANNEL_SENDSMS_USER")
         p = subprocess.run([os.path.join(harness.BUILD, "hisaab-etl"), "-c", path, "notify"],
                            env=env, cwd=self.tmp, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.fake.texts(), [
             ("919800000095", self.expected(NIWARI, "en").replace("New NREGA", "Fresh NREGA"))])
+        self.assertEqual(self.fake.requests[0]["username"], "conf-user")
+        self.assertEqual(self.fake.requests[0]["password"], "s3cret")
 
     def test_configuration_errors(self):
         self.subscribe("919800000091", NIWARI, "en")
@@ -591,7 +596,6 @@ class RealKannelTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="hisaab-notify-kannel-")
         cls.svc = harness.Services(redis=False)
-        cls.svc.psql(open(FIXTURE_SQL).read())
         harness.etl(cls.svc, "run", "--source", SAMPLE)
         # nothing texts in here, so the sms-service URL is never called
         cls.k = kannel.Kannel(cls.tmp.name, "http://127.0.0.1:%d/sms" % harness.free_port())

@@ -19,7 +19,8 @@
 #include "../../src/config.c"
 
 static const char *const env_vars[] = {"DATABASE_URL", "REDIS_URL", "DATA_GOV_API_KEY",
-                                       "DATA_GOV_API_BASE", "HISAAB_SECRET"};
+                                       "DATA_GOV_API_BASE", "HISAAB_SECRET", "TWILIO_AUTH_TOKEN",
+                                       "KANNEL_SENDSMS_PASSWORD", "KANNEL_SENDSMS_URL"};
 
 static void clear_env(void)
 {
@@ -210,6 +211,58 @@ static void test_api_keys(void **state)
     assert_non_null(strstr(err, "t.conf:3:"));
     assert_int_equal(
         config_parse("t.conf", "hisaab {\n rate_limit_ip -1\n}\n", &cfg, err, sizeof(err)), -1);
+}
+
+/* The SMS channel's keys: defaults, values, ranges; its secrets only from the environment. */
+static void test_sms_keys(void **state)
+{
+    struct config *cfg;
+    char err[256];
+
+    (void)state;
+    cfg = parse_ok("server s { bind 127.0.0.1 80 }");
+    assert_int_equal(cfg->sms_rate_per_hour, 10);
+    assert_string_equal(cfg->sms_json_from, "from");
+    assert_string_equal(cfg->sms_json_to, "to");
+    assert_string_equal(cfg->sms_json_text, "text");
+    assert_string_equal(cfg->sms_json_id, "id");
+    assert_string_equal(cfg->kannel_sendsms_user, "hisaab");
+    assert_null(cfg->kannel_sendsms_url);
+    assert_null(cfg->sms_public_url);
+    assert_null(cfg->twilio_auth_token);
+    assert_null(cfg->kannel_sendsms_password);
+    config_free(cfg);
+    setenv("TWILIO_AUTH_TOKEN", "tok12345", 1);
+    setenv("KANNEL_SENDSMS_PASSWORD", "pw", 1);
+    cfg = parse_ok("server s { bind 127.0.0.1 80 }\nhisaab {\n sms_rate_per_hour 3\n"
+                   " sms_json_from sender\n sms_json_to dest\n sms_json_text message\n"
+                   " sms_json_id msgid\n sms_public_url https://sms.example.in\n"
+                   " kannel_sendsms_url http://127.0.0.1:13013/cgi-bin/sendsms\n"
+                   " kannel_sendsms_user hs\n}\n");
+    clear_env();
+    assert_int_equal(cfg->sms_rate_per_hour, 3);
+    assert_string_equal(cfg->sms_json_from, "sender");
+    assert_string_equal(cfg->sms_json_to, "dest");
+    assert_string_equal(cfg->sms_json_text, "message");
+    assert_string_equal(cfg->sms_json_id, "msgid");
+    assert_string_equal(cfg->sms_public_url, "https://sms.example.in");
+    assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms");
+    assert_string_equal(cfg->kannel_sendsms_user, "hs");
+    assert_string_equal(cfg->twilio_auth_token, "tok12345");
+    assert_string_equal(cfg->kannel_sendsms_password, "pw");
+    config_free(cfg);
+    cfg = NULL;
+    assert_int_equal(
+        config_parse("t.conf", "hisaab {\n sms_rate_per_hour 0\n}\n", &cfg, err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "t.conf:2:"));
+    assert_int_equal(config_parse("t.conf", "hisaab {\n kannel_sendsms_url ftp://x\n}\n", &cfg,
+                                  err, sizeof(err)),
+                     -1);
+    assert_int_equal(config_parse("t.conf", "hisaab {\n twilio_auth_token x\n}\n", &cfg, err,
+                                  sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "looks like a secret"));
 }
 
 static void test_defaults_and_one_line_block(void **state)
@@ -651,6 +704,7 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_sms_keys, setup),
         cmocka_unit_test_setup(test_real_kore_conf, setup),
         cmocka_unit_test_setup(test_defaults_and_one_line_block, setup),
         cmocka_unit_test_setup(test_api_keys, setup),

@@ -1,0 +1,350 @@
+"""End to end: the SMS channel (src/sms.c) behind a real Kannel (bearerbox + smsbox +
+fakesmsc, tests/kannel.py), a real Postgres with the sample data loaded by hisaab-etl and a
+real Redis. A "phone" texts the shortcode through fakesmsc and we read what Kannel delivers
+back to it. The Twilio-style and generic JSON webhooks, and what Kannel cannot produce on
+demand (a retry with the same message id), are called over HTTP directly.
+
+Expected figures are computed here from data/mgnrega_mp_2024-25.csv (the most complete
+snapshot, by person-days, of Niwari's latest month), not copied from the server.
+"""
+import base64
+import csv
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+import harness
+import kannel
+
+SECRET = "sms-test-secret"
+TOKEN = "twilio-test-token"
+SAMPLE = os.path.join(harness.ROOT, "data", "mgnrega_mp_2024-25.csv")
+MONTHS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]
+RATE = 4  # sms_rate_per_hour for this test
+
+
+def indian(n):
+    s = str(n)
+    if len(s) <= 3:
+        return s
+    head, tail = s[:-3], s[-3:]
+    groups = []
+    while len(head) > 2:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    if head:
+        groups.insert(0, head)
+    return ",".join(groups + [tail])
+
+
+def niwari_expected():
+    """(month label, families, days) of Niwari's latest month in the sample."""
+    best = None
+    with open(SAMPLE, newline="") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            if row["district_code"] != "1752":
+                continue
+            pd = row["Persondays_of_Central_Liability_so_far"]
+            pd = float(pd) if pd not in ("", "NA") else -1.0
+            key = (row["fin_year"], MONTHS.index(row["month"][:3]), pd, i)
+            if best is None or key > best[0]:
+                best = (key, row)
+    row = best[1]
+    fy = row["fin_year"].split("-")
+    mon = row["month"][:3]
+    year = fy[0] if MONTHS.index(mon) < 9 else fy[1]
+    fam = int(row["Total_Households_Worked"])
+    days = int(float(row["Average_days_of_employment_provided_per_Household"]) + 0.5)
+    return "%s %s" % (mon, year), fam, days
+
+
+def phone_hash(number_e164):
+    return hmac.new(SECRET.encode(), number_e164.encode(), hashlib.sha256).hexdigest()
+
+
+def wait_for(fn, timeout=10.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+class SmsTest(unittest.TestCase):
+    numbers = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="hisaab-sms-")
+        cls.svc = harness.Services()
+        harness.etl(cls.svc, "migrate")
+        harness.etl(cls.svc, "run", "--source", SAMPLE, "--format", "csv")
+        # A second "Sagar" in another state makes that name ambiguous.
+        cls.svc.psql("INSERT INTO states (state_code, name_en, name_hi) VALUES"
+                     " (9, 'Uttar Pradesh', 'उत्तर प्रदेश');"
+                     " INSERT INTO districts (state_code, district_code, name_en, name_source,"
+                     " name_hi) VALUES (9, 9901, 'Sagar', 'SAGAR', 'सागर')")
+        cls.srv = harness.HisaabServer(
+            cls.svc, workers=2,
+            extra_hisaab="\tsms_rate_per_hour %d\n\tsms_json_from mobile\n"
+                         "\tsms_json_text message\n\tsms_json_id msgid\n" % RATE,
+            env={"HISAAB_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN}).start()
+        # Both workers have built their district index once the API answers searches.
+        wait_for(lambda: "sms: " in cls.srv.stderr() and
+                 cls.srv.stderr().count("districts indexed") >= 2, timeout=10)
+        cls.k = kannel.Kannel(cls.tmp.name,
+                              "http://127.0.0.1:%d/sms/kannel" % cls.srv.port).start()
+        cls.expected = niwari_expected()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.stop()
+        cls.srv.stop()
+        cls.svc.close()
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.k.drain()
+
+    def phone(self, n):
+        number = "9198765%05d" % n
+        self.numbers.append(number)
+        return number
+
+    def text(self, sender, text):
+        """Text the shortcode; returns (text, coding) of the reply, joining the parts of a
+        concatenated reply (coding 2 when its bytes were UTF-16BE)."""
+        self.k.send_from_phone(sender, text)
+        sms = self.k.wait_message(timeout=10)
+        self.assertEqual(sms.receiver, sender)
+        if sms.udh is None:
+            return sms.text, sms.coding
+        parts = {sms.udh[5]: sms}
+        total = sms.udh[4]
+        while len(parts) < total:
+            p = self.k.wait_message(timeout=10)
+            parts[p.udh[5]] = p
+        data = b"".join(parts[i].data for i in sorted(parts))
+        if kannel._guess_ucs2(data):
+            return data.decode("utf-16-be"), 2
+        return data.decode("utf-8"), 0
+
+    def kannel_get(self, **params):
+        return self.srv.get("/sms/kannel?" + urllib.parse.urlencode(params))
+
+    # ---- through Kannel ----------------------------------------------------------
+
+    def test_english_district(self):
+        month, fam, days = self.expected
+        reply, coding = self.text(self.phone(1), "NREGA Niwari")
+        self.assertEqual(coding, 0)
+        self.assertTrue(reply.startswith("NREGA Niwari %s: " % month), reply)
+        self.assertIn("%s families got work." % indian(fam), reply)
+        self.assertIn("Avg %d of 100 days each." % days, reply)
+        self.assertLessEqual(len(reply), 160)
+        self.assertTrue(self.k.no_message(0.5))
+
+    def test_hindi_district_arrives_as_ucs2(self):
+        month, fam, days = self.expected
+        hi_month = {"Mar": "मार्च", "Dec": "दिसंबर"}.get(month.split()[0])
+        reply, coding = self.text(self.phone(2), "निवाड़ी")
+        self.assertEqual(coding, 2)
+        self.assertTrue(reply.startswith("निवाड़ी "), reply)
+        if hi_month:
+            self.assertIn("%s %s:" % (hi_month, month.split()[1]), reply)
+        self.assertIn("%s परिवारों को काम।" % indian(fam), reply)
+        self.assertIn("औसत %d दिन (100 में से)।" % days, reply)
+        self.assertLessEqual(len(reply), 134)
+
+    def test_help(self):
+        reply, coding = self.text(self.phone(3), "help")
+        self.assertEqual(coding, 0)
+        self.assertTrue(reply.startswith("Hisaab: NREGA facts by SMS."), reply)
+        reply, coding = self.text(self.phone(3), "मदद")
+        self.assertEqual(coding, 2)
+        self.assertIn("SUB निवाड़ी", reply)
+
+    def test_sub_then_stop(self):
+        number = self.phone(4)
+        h = phone_hash("+" + number)
+        reply, _ = self.text(number, "SUB Niwari")
+        self.assertEqual(reply, "You will get NREGA figures for Niwari every month. Send STOP to end.")
+        q = ("SELECT phone, state_code, district_code, lang, active FROM sms_subscriptions"
+             " WHERE phone_hash = '%s'" % h)
+        rows = wait_for(lambda: self.svc.psql(q))
+        self.assertEqual(rows, [["+" + number, "17", "1752", "en", "t"]])
+        reply, _ = self.text(number, "stop")
+        self.assertTrue(reply.startswith("Stopped."), reply)
+        self.assertTrue(wait_for(lambda: self.svc.psql(q)[0][4] == "f"))
+        self.assertIsNotNone(self.svc.psql1(
+            "SELECT stopped_at FROM sms_subscriptions WHERE phone_hash = '%s'" % h))
+        # STOP in Hindi, with nothing to stop, is still confirmed (in Hindi).
+        reply, coding = self.text(number, "बंद करो")
+        self.assertTrue(reply.startswith("बंद कर दिया।"), reply)
+
+    def test_language_choice_sticks(self):
+        number = self.phone(5)
+        reply, coding = self.text(number, "HINDI")
+        self.assertTrue(reply.startswith("ठीक है"), reply)
+        reply, coding = self.text(number, "NREGA Niwari")
+        self.assertEqual(coding, 2)
+        self.assertTrue(reply.startswith("निवाड़ी "), reply)
+        reply, coding = self.text(number, "ENGLISH")
+        reply, coding = self.text(number, "1752")
+        self.assertEqual(coding, 0)
+        self.assertTrue(reply.startswith("NREGA Niwari "), reply)
+        h = phone_hash("+" + number)
+        self.assertEqual(wait_for(lambda: self.svc.psql1(
+            "SELECT lang FROM sms_prefs WHERE phone_hash = '%s'" % h) == "en"), True)
+
+    def test_rate_limit_one_reply_then_silence(self):
+        number = self.phone(6)
+        for i in range(RATE):
+            reply, _ = self.text(number, "help")
+            self.assertTrue(reply.startswith("Hisaab:"), reply)
+        reply, _ = self.text(number, "help")
+        self.assertTrue(reply.startswith("You have sent too many messages. Please try again after"),
+                        reply)
+        self.k.send_from_phone(number, "help")
+        self.k.send_from_phone(number, "NREGA Niwari")
+        self.assertTrue(self.k.no_message(2.0))
+        # Another number is not slowed or limited.
+        reply, _ = self.text(self.phone(7), "help")
+        self.assertTrue(reply.startswith("Hisaab:"), reply)
+
+    def test_ambiguous_lists_choices(self):
+        reply, _ = self.text(self.phone(8), "Sagar")
+        self.assertTrue(reply.startswith("More than one district has this name."), reply)
+        self.assertIn("1710 Sagar MP", reply)
+        self.assertIn("9901 Sagar UP", reply)
+        reply, _ = self.text(self.phone(8), "9901")
+        self.assertEqual(reply, "NREGA Sagar: no figures yet. Please try again next month.")
+
+    def test_garbage_says_what_to_send(self):
+        reply, _ = self.text(self.phone(9), "hello how are you")
+        self.assertEqual(reply, "Sorry, we did not understand. Send the name of your district,"
+                                " e.g. NREGA Niwari. Send HELP for help.")
+        reply, _ = self.text(self.phone(9), "NREGA Xyzzyqwv")
+        self.assertTrue(reply.startswith("We could not find that district."), reply)
+        reply, _ = self.text(self.phone(9), "   ")
+        self.assertTrue(reply.startswith("Sorry, we did not understand."), reply)
+
+    # ---- direct HTTP -------------------------------------------------------------
+
+    def test_duplicate_message_id_answered_once(self):
+        number = self.phone(10)
+        args = dict(to="56767", text="NREGA Niwari", charset="UTF-8", coding="0",
+                    id="3f1c2a9e-0000-4000-8000-000000000001")
+        st, h, body = self.kannel_get(**{"from": number}, **args)
+        self.assertEqual(st, 200)
+        self.assertIn(b"families got work", body)
+        st, h, body = self.kannel_get(**{"from": number}, **args)
+        self.assertEqual((st, body), (200, b""))
+        n = wait_for(lambda: self.svc.psql1(
+            "SELECT count(*) FROM sms_messages WHERE gateway_message_id = '%s'" % args["id"]) == "2")
+        self.assertTrue(n)  # one in, one out: the retry is not recorded again
+
+    def test_kannel_utf16_post(self):
+        """post-url without mo-recode: the text is the body, UTF-16BE."""
+        text = "निवाड़ी".encode("utf-16-be")
+        st, h, body = self.srv.request(
+            "POST", "/sms/kannel?from=%s&to=56767&charset=UTF-16BE&coding=2&id=p1" % self.phone(11),
+            body=text, headers={"Content-Type": "text/plain; charset=UTF-16BE"})
+        self.assertEqual(st, 200)
+        self.assertEqual(h.get("X-Kannel-Coding"), "2")
+        self.assertTrue(body.decode().startswith("निवाड़ी "), body.decode())
+
+    def twilio(self, params, signature):
+        url = "http://127.0.0.1:%d/sms/twilio" % self.srv.port
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return self.srv.request("POST", "/sms/twilio", body=urllib.parse.urlencode(params),
+                                headers=headers)
+
+    @staticmethod
+    def sign(url, params, token=TOKEN):
+        data = url + "".join(k + params[k] for k in sorted(params))
+        return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+    def test_twilio_good_and_bad_signature(self):
+        url = "http://127.0.0.1:%d/sms/twilio" % self.srv.port
+        params = {"MessageSid": "SM0123456789abcdef", "AccountSid": "AC1", "From": "+%s" % self.phone(12),
+                  "To": "+15005550006", "Body": "NREGA Niwari & <more>"}
+        st, h, body = self.twilio(params, self.sign(url, params))
+        self.assertEqual(st, 200, body)
+        self.assertTrue(h["Content-Type"].startswith("text/xml"))
+        self.assertIn(b"<Response><Message>NREGA Niwari ", body)
+        self.assertIn(b"families got work.", body)
+        self.assertTrue(body.endswith(b"days.</Message></Response>\n"), body)
+        st, h, body = self.twilio(params, self.sign(url, params, token="wrong"))
+        self.assertEqual(st, 403)
+        st, h, body = self.twilio(params, None)
+        self.assertEqual(st, 403)
+        tampered = dict(params, Body="HELP")
+        st, h, body = self.twilio(tampered, self.sign(url, params))
+        self.assertEqual(st, 403)
+        # A reply with markup characters is escaped.
+        p2 = dict(params, MessageSid="SM2", Body="garbage <b>")
+        st, h, body = self.twilio(p2, self.sign(url, p2))
+        self.assertEqual(st, 200)
+        self.assertIn(b"<Message>Sorry, we did not understand.", body)
+
+    def test_generic_json(self):
+        body = json.dumps({"mobile": self.phone(13), "message": "निवाड़ी", "msgid": "g-1"})
+        st, h, out = self.srv.request("POST", "/sms/generic", body=body,
+                                      headers={"Content-Type": "application/json"})
+        self.assertEqual(st, 200, out)
+        doc = json.loads(out)
+        self.assertTrue(doc["reply"].startswith("निवाड़ी "))
+        self.assertEqual(doc["coding"], 2)
+        self.assertEqual(len(doc["parts"]), 2)
+        self.assertEqual("".join(doc["parts"]), doc["reply"])
+        self.assertTrue(all(len(p) <= 67 for p in doc["parts"]))
+        st, h, out = self.srv.request("POST", "/sms/generic", body=body,
+                                      headers={"Content-Type": "application/json"})
+        self.assertEqual(json.loads(out), {"reply": "", "parts": [], "coding": 0})
+        st, h, out = self.srv.request("POST", "/sms/generic", body="[1]",
+                                      headers={"Content-Type": "application/json"})
+        self.assertEqual(st, 400)
+
+    def test_records_hash_not_number(self):
+        number = self.phone(14)
+        self.text(number, "NREGA Niwari")
+        h = phone_hash("+" + number)
+        rows = wait_for(lambda: self.svc.psql(
+            "SELECT direction, gateway, district_code, state_code, lang, kind, parts, coding"
+            " FROM sms_messages WHERE phone_hash = '%s' ORDER BY id" % h))
+        self.assertEqual(rows, [["in", "kannel", "1752", "17", "en", "query", "", ""],
+                                ["out", "kannel", "1752", "17", "en", "query", "1", "0"]])
+        self.assertEqual(self.svc.psql1(
+            "SELECT count(*) FROM sms_messages m WHERE m::text LIKE '%%%s%%'" % number[2:]), "0")
+
+    def test_zz_redis_down_still_answers(self):
+        self.svc.stop_redis()
+        try:
+            month, fam, days = self.expected
+            reply, _ = self.text(self.phone(15), "NREGA Niwari")
+            self.assertIn("%s families got work." % indian(fam), reply)
+            reply, _ = self.text(self.phone(15), "HELP")
+            self.assertTrue(reply.startswith("Hisaab:"))
+        finally:
+            self.svc.start_redis()
+
+    def test_zzz_no_number_in_server_log(self):
+        log = self.srv.stderr()
+        self.assertIn("sms: kannel", log)
+        for number in self.numbers:
+            self.assertNotIn(number[2:], log)
+
+
+if __name__ == "__main__":
+    unittest.main()
