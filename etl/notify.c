@@ -431,8 +431,8 @@ out:
 
 /*
  * One sendsms request. Returns 0 when the gateway accepted (2xx), 1 on a failure worth
- * stopping the batch for (no answer, 5xx, 429), 2 on a refusal of this message (other
- * status). err receives the reason.
+ * stopping the batch for (no answer, 5xx, 429, 401, 403, 404), 2 on a refusal of this
+ * message (another status). err receives the reason.
  */
 static int send_one(CURL *h, const struct etl_notify_opts *o, const struct outmsg *m,
                     enum smsenc_coding coding, long *latency_ms, char *err, size_t errlen)
@@ -483,7 +483,9 @@ static int send_one(CURL *h, const struct etl_notify_opts *o, const struct outms
         goto out;
     }
     snprintf(err, errlen, "HTTP %ld", status);
-    rc = status >= 500 || status == 429 ? 1 : 2;
+    /* Refused for a reason that holds for every message (server trouble, throttling,
+     * wrong credentials or URL): stop the batch rather than fail them all. */
+    rc = status >= 500 || status == 429 || status == 401 || status == 403 || status == 404 ? 1 : 2;
 out:
     buf_free(&url);
     return rc;

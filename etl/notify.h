@@ -13,8 +13,9 @@
  *    marked sent, the subscription's last_notified_* moved on and the message recorded in
  *    sms_messages in one transaction right after the gateway accepted it: a crash resends
  *    at most the one message that was in flight. A failing send is retried with doubling
- *    delays up to max_attempts, then marked failed; when the gateway itself seems down
- *    (no answer, 5xx, 429) the batch stops there and the rest stays pending.
+ *    delays up to max_attempts, then marked failed; when the gateway itself seems down or
+ *    refuses us (no answer, 5xx, 429, 401, 403, 404) the batch stops there and the rest
+ *    stays pending.
  *
  * last_notified_month is a calendar month (1..12, as monthly_figures.month); months are
  * compared in financial-year order (fin_year, then April = 1 .. March = 12).

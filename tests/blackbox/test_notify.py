@@ -430,6 +430,14 @@ class NotifyTest(unittest.TestCase):
         self.fake.reset()
         self.notify(IN_WINDOW)
         self.assertEqual([t[0] for t in self.fake.texts()], ["919800000042"])
+        # wrong credentials (403) stop the batch too: one row pays, the rest wait
+        self.svc.psql("UPDATE sms_subscriptions SET last_notified_fin_year = NULL")
+        self.svc.psql("TRUNCATE sms_outbox")
+        self.fake.reset()
+        self.fake.always = 403
+        self.notify(IN_WINDOW, HISAAB_NOTIFY_ATTEMPTS="1")
+        self.assertEqual(self.outbox(), [["919800000041", "failed", "1"],
+                                         ["919800000042", "pending", "0"]])
         # a message refused for itself (4xx) fails alone; the batch goes on
         self.svc.psql("UPDATE sms_subscriptions SET last_notified_fin_year = NULL")
         self.svc.psql("TRUNCATE sms_outbox")
