@@ -666,5 +666,80 @@ class RealKannelTest(unittest.TestCase):
         self.assertTrue(self.k.no_message(1.5))
 
 
+@unittest.skipUnless(HAVE_KANNEL, "Kannel (bearerbox, smsbox, fakesmsc) is not installed")
+class SubThenReloadTest(unittest.TestCase):
+    """The whole path of the issue: a phone texts SUB Niwari to the real server through a
+    real Kannel, an ETL run loads a new month, and the phone gets the monthly message
+    through Kannel's sendsms, once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="hisaab-notify-e2e-")
+        cls.svc = harness.Services()
+        harness.etl(cls.svc, "run", "--source", SAMPLE)
+        cls.srv = harness.HisaabServer(cls.svc, workers=1,
+                                       env={"HISAAB_SECRET": "notify-e2e-secret"}).start()
+        deadline = time.time() + 15
+        while "districts indexed" not in cls.srv.stderr() and time.time() < deadline:
+            time.sleep(0.05)
+        cls.k = kannel.Kannel(cls.tmp.name,
+                              "http://127.0.0.1:%d/sms/kannel" % cls.srv.port).start()
+        cls.header, records = read_csv(SAMPLE)
+        cls.best = best_snapshots(records)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.stop()
+        cls.srv.stop()
+        cls.svc.close()
+        cls.tmp.cleanup()
+
+    def message(self, timeout=10.0):
+        try:
+            return self.k.wait_message(timeout)
+        except Exception:
+            self.fail("nothing reached fakesmsc in %.0fs\n%s\n%s" % (
+                timeout, self.k.logs(), self.srv.stderr()[-3000:]))
+
+    def test_sub_then_new_month_reaches_the_phone(self):
+        phone = "919876500001"
+        self.k.send_from_phone(phone, "SUB Niwari")
+        reply = self.message()
+        self.assertEqual((reply.receiver, reply.text),
+                         (phone, "You will get NREGA figures for Niwari every month. Send STOP "
+                                 "to end."))
+        deadline = time.time() + 10
+        while self.svc.psql1("SELECT count(*) FROM sms_subscriptions WHERE active") != "1":
+            self.assertLess(time.time(), deadline, "the subscription was not stored")
+            time.sleep(0.05)
+
+        # April of the next financial year arrives through an ETL run
+        _, rec = max(((m, r) for (d, fy, m), r in self.best.items()
+                      if d == NIWARI and fy == "2024-2025"), key=lambda x: fy_month(x[0]))
+        rec = dict(rec, fin_year="2025-2026", month="April", Total_Households_Worked="6543",
+                   Average_days_of_employment_provided_per_Household="6.5",
+                   Average_Wage_rate_per_day_per_person="261")
+        path = os.path.join(self.tmp.name, "april.csv")
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self.header)
+            w.writeheader()
+            w.writerow(rec)
+        env = self.svc.env(HISAAB_NOW=IN_WINDOW, KANNEL_SENDSMS_URL=self.k.sendsms_url(),
+                           KANNEL_SENDSMS_USER=self.k.sendsms_user,
+                           KANNEL_SENDSMS_PASSWORD=self.k.sendsms_password)
+        p = harness.etl(self.svc, "run", "--source", path, env=env)
+        sms = self.message()
+        self.assertEqual(sms.receiver.lstrip("+"), phone, p.stderr)
+        self.assertEqual((sms.text, sms.coding), (
+            "New NREGA figures for Niwari Apr 2025: 6,543 families got work. Avg 7 of 100 days "
+            "each. Wage Rs 261/day. Send STOP to end.", 0))
+        # once: neither `notify` nor the same run again sends it twice
+        harness.etl(self.svc, "notify", env=env)
+        harness.etl(self.svc, "run", "--source", path, env=env)
+        self.assertTrue(self.k.no_message(1.5))
+        self.assertEqual(self.svc.psql("SELECT direction, kind FROM sms_messages "
+                                       "WHERE kind = 'monthly'"), [["out", "monthly"]])
+
+
 if __name__ == "__main__":
     unittest.main()
