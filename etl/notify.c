@@ -457,7 +457,7 @@ static int send_one(CURL *h, const struct etl_notify_opts *o, const struct outms
         rc = 2;
         goto out;
     }
-    url.len--; /* the last '&' */
+    url.data[--url.len] = '\0'; /* the last '&' */
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&url));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

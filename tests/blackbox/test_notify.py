@@ -107,6 +107,7 @@ class FakeKannel:
 
     def __init__(self):
         self.requests = []
+        self.raw = []               # the query strings as sent
         self.statuses = []        # status codes for the next requests, consumed in order
         self.always = None        # a status for every request (after the script)
         self.hang_on = None       # 1-based request number that waits for self.release
@@ -132,6 +133,7 @@ class FakeKannel:
     def reset(self):
         with self.lock:
             self.requests = []
+            self.raw = []
             self.statuses = []
             self.always = None
             self.hang_on = None
@@ -143,6 +145,7 @@ class FakeKannel:
         q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
         with self.lock:
             self.requests.append(q)
+            self.raw.append(u.query)
             n = len(self.requests)
             status = self.statuses.pop(0) if self.statuses else (self.always or 202)
         if u.path != "/cgi-bin/sendsms":
@@ -265,7 +268,10 @@ class NotifyTest(unittest.TestCase):
         self.assertIn("Niwari Mar 2025", en["text"])
         self.assertEqual(en["username"], "hisaab")
         self.assertEqual(en["password"], "s3cret")
-        self.assertNotIn("coding", en)
+        self.assertEqual(sorted(en), ["charset", "password", "text", "to", "username"])
+        self.assertEqual(sorted(hi), ["charset", "coding", "password", "text", "to",
+                                      "username"])
+        self.assertTrue(all(not r.endswith("&") for r in self.fake.raw), self.fake.raw)
         self.assertEqual(hi["to"], "919800000002")
         self.assertEqual(hi["text"], self.expected(TIKAMGARH, "hi"))
         self.assertIn("मार्च 2025", hi["text"])
