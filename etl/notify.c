@@ -548,6 +548,28 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* Whether row m is still pending: 1 (and m->active refreshed), 0 if not, -1 on error. */
+static int still_wanted(PGconn *db, struct outmsg *m)
+{
+    const char *params[1] = {m->id};
+    PGresult *res;
+    int rc = -1;
+
+    res = PQexecParams(db,
+                       "SELECT coalesce(s.active, false) FROM sms_outbox o"
+                       " LEFT JOIN sms_subscriptions s ON s.phone_hash = o.phone_hash"
+                       "  AND s.district_code = o.district_code"
+                       " WHERE o.id = $1::bigint AND o.status = 'pending'",
+                       1, NULL, params, NULL, NULL, 0);
+    if (exec_ok(db, res, "re-read a message") == 0) {
+        rc = PQntuples(res) == 1;
+        if (rc)
+            m->active = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
 /*
  * Send one row with its retries. Returns 0 when it ended sent, cancelled or failed for
  * itself, 1 when the batch should stop (gateway down or the window closed), -1 on a
@@ -563,6 +585,13 @@ static int deliver(PGconn *db, CURL *h, const struct etl_notify_opts *o, struct 
     time_t now;
     int r;
 
+    /* The batch was read a while ago: a STOP, or a newer month superseding this one, may
+     * have come in since. Look again right before sending. */
+    r = still_wanted(db, m);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return 0;
     if (!m->active) {
         if (mark(db,
                  "UPDATE sms_outbox SET status = 'cancelled', last_error = $2"

@@ -10,6 +10,7 @@
  *    (subscriber, district, month), so a month is never queued twice.
  *  - etl_notify_send() sends pending rows in id order, only between 09:00 and 21:00 India
  *    Standard Time, under a Postgres advisory lock (one sender at a time). Each row is
+ *    looked at again just before it is sent (a STOP since it was queued cancels it), then
  *    marked sent, the subscription's last_notified_* moved on and the message recorded in
  *    sms_messages in one transaction right after the gateway accepted it: a crash resends
  *    at most the one message that was in flight. A failing send is retried with doubling

@@ -510,6 +510,30 @@ class NotifyTest(unittest.TestCase):
         self.assertEqual(self.outbox(), [["919800000061", "cancelled", "0"],
                                          ["919800000062", "sent", "1"]])
 
+    def test_stop_during_the_batch(self):
+        """A STOP that arrives while the batch is being sent still wins."""
+        self.subscribe("919800000065", NIWARI, "en")
+        self.subscribe("919800000066", TIKAMGARH, "en")
+        self.fake.hang_on = 1
+        proc = subprocess.Popen([os.path.join(harness.BUILD, "hisaab-etl"), "notify"],
+                                env=self.env(IN_WINDOW), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(self.fake.arrived.wait(20), "the first request never came")
+            self.svc.psql("UPDATE sms_subscriptions SET active = false WHERE "
+                          "phone = '919800000066'")
+            self.fake.release.set()
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("cancelled: 1", out)
+        self.assertEqual([t[0] for t in self.fake.texts()], ["919800000065"])
+        self.assertEqual(self.outbox(), [["919800000065", "sent", "1"],
+                                         ["919800000066", "cancelled", "0"]])
+
     def test_missing_figures_left_out(self):
         self.svc.psql("UPDATE monthly_figures SET average_wage_rate_per_day_per_person = NULL "
                       "WHERE district_code = %d AND fin_year = '2024-2025' AND month = 3" % DAMOH)
