@@ -112,27 +112,26 @@ struct config {
     int max_connections;    /* max_connections: open connections per worker (default 1024) */
 
     /* The district API (src/api.h). */
-    int cache_max_age;      /* cache_max_age_seconds: Cache-Control max-age (default 300) */
-    int version_poll;       /* data_version_poll_seconds: data version poll (default 30) */
-    int rate_ip;            /* rate_limit_ip: requests per window per client IP
-                               (default 100; 0 = no limit) */
-    int rate_ip_window;     /* rate_limit_ip_window_seconds (default 900) */
-    int rate_key;           /* rate_limit_client: requests per window per API key
-                               (default 1000; 0 = no limit) */
-    int rate_key_window;    /* rate_limit_client_window_seconds (default 3600) */
-    char *cors_origins;     /* cors_origins: allowed Origins, comma-separated (default none) */
+    int cache_max_age;   /* cache_max_age_seconds: Cache-Control max-age (default 300) */
+    int version_poll;    /* data_version_poll_seconds: data version poll (default 30) */
+    int rate_ip;         /* rate_limit_ip: requests per window per client IP
+                            (default 100; 0 = no limit) */
+    int rate_ip_window;  /* rate_limit_ip_window_seconds (default 900) */
+    int rate_key;        /* rate_limit_client: requests per window per API key
+                            (default 1000; 0 = no limit) */
+    int rate_key_window; /* rate_limit_client_window_seconds (default 3600) */
+    char *cors_origins;  /* cors_origins: allowed Origins, comma-separated (default none) */
 
     /* The SMS channel (src/sms.h). */
-    int sms_rate_per_hour;  /* sms_rate_per_hour: texts per number per hour (default 10) */
-    char *sms_json_from;    /* sms_json_from: generic webhook's sender field (default "from") */
-    char *sms_json_to;      /* sms_json_to: receiver field (default "to") */
-    char *sms_json_text;    /* sms_json_text: text field (default "text") */
-    char *sms_json_id;      /* sms_json_id: message id field (default "id") */
-    char *sms_public_url;   /* sms_public_url: this server's public base URL as the gateway
-                               calls it (Twilio signs the full URL); default none: the
-                               Host header is used */
-    char *kannel_sendsms_url;  /* kannel_sendsms_url, or env KANNEL_SENDSMS_URL (default none) */
-    char *kannel_sendsms_user; /* kannel_sendsms_user (default "hisaab") */
+    int sms_rate_per_hour;         /* sms_rate_per_hour: texts per number per hour (default 10) */
+    char *sms_json_from;           /* sms_json_from: generic webhook's sender field ("from") */
+    char *sms_json_to;             /* sms_json_to: receiver field (default "to") */
+    char *sms_json_text;           /* sms_json_text: text field (default "text") */
+    char *sms_json_id;             /* sms_json_id: message id field (default "id") */
+    char *sms_public_url;          /* sms_public_url: the public base URL the gateway calls
+                                      (Twilio signs it); default none: the Host header */
+    char *kannel_sendsms_url;      /* kannel_sendsms_url: smsbox's sendsms (default none) */
+    char *kannel_sendsms_user;     /* kannel_sendsms_user (default "hisaab") */
     char *kannel_sendsms_password; /* env KANNEL_SENDSMS_PASSWORD only */
     char *twilio_auth_token;       /* env TWILIO_AUTH_TOKEN only */
 };

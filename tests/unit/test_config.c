@@ -18,9 +18,9 @@
 
 #include "../../src/config.c"
 
-static const char *const env_vars[] = {"DATABASE_URL", "REDIS_URL", "DATA_GOV_API_KEY",
-                                       "DATA_GOV_API_BASE", "HISAAB_SECRET", "TWILIO_AUTH_TOKEN",
-                                       "KANNEL_SENDSMS_PASSWORD", "KANNEL_SENDSMS_URL"};
+static const char *const env_vars[] = {
+    "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",        "DATA_GOV_API_BASE",
+    "HISAAB_SECRET", "TWILIO_AUTH_TOKEN", "KANNEL_SENDSMS_PASSWORD", "KANNEL_SENDSMS_URL"};
 
 static void clear_env(void)
 {
