@@ -5,6 +5,7 @@
  *   hisaab-etl [-c kore.conf] run [--source PATH|URL] [--format json|xml|csv]
  *                  [--state NAME] [--fin-year YYYY-YYYY] [--every 6h] [--limit N]
  *   hisaab-etl [-c kore.conf] status
+ *   hisaab-etl [-c kore.conf] notify
  *
  * With -c, settings come from the `hisaab { }` block of kore.conf (config.h: database_url,
  * redis_url, data_source, data_format, data_api_base, log_level), the environment winning
@@ -14,6 +15,12 @@
  * HISAAB_ETL_STATES (comma-separated states fetched one at a time from the API) is read in
  * both cases. Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 another run
  * holds the lock.
+ *
+ * `notify` queues and sends the subscribers' monthly SMS (etl/notify.h); `run` does the
+ * same after a run that changed data. The sendsms URL is kannel_sendsms_url (kore.conf)
+ * or KANNEL_SENDSMS_URL, the user kannel_sendsms_user or KANNEL_SENDSMS_USER;
+ * KANNEL_SENDSMS_PASSWORD / _FROM, HISAAB_NOTIFY_* and HISAAB_TEMPLATES_DIR (default: the
+ * templates under assets_dir) from the environment.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +31,7 @@
 #include "fetch.h"
 #include "format.h"
 #include "migrate.h"
+#include "notify.h"
 #include "run.h"
 #include "log.h"
 
@@ -36,9 +44,11 @@ static void usage(FILE *f)
                "[--format json|xml|csv] [--state NAME]\n"
                "                      [--fin-year YYYY-YYYY] [--every 30m|6h|1d] [--limit N]\n"
                "       hisaab-etl [-c kore.conf] status\n"
+               "       hisaab-etl [-c kore.conf] notify\n"
                "environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY,\n"
                "             DATA_GOV_API_BASE, HISAAB_DATA_SOURCE, HISAAB_DATA_FORMAT,\n"
-               "             HISAAB_ETL_STATES\n");
+               "             HISAAB_ETL_STATES, KANNEL_SENDSMS_URL, KANNEL_SENDSMS_USER,\n"
+               "             KANNEL_SENDSMS_PASSWORD, HISAAB_TEMPLATES_DIR\n");
 }
 
 /* Where the command's settings come from: kore.conf (-c) or the environment. */
@@ -49,6 +59,7 @@ struct settings {
     const char *format;   /* its format */
     const char *api_base; /* the API when there is no source */
     const char *api_key;
+    struct etl_notify_opts notify; /* monthly SMS to subscribers */
 };
 
 static const char *env_nonempty(const char *name)
@@ -203,6 +214,44 @@ out:
     return rc;
 }
 
+/* Queue and send the monthly messages now. */
+static int cmd_notify(const struct settings *st)
+{
+    struct etl_notify_result res;
+    PGconn *db = NULL;
+    long queued = 0;
+    int rc = 1, r;
+
+    if (st->notify.sendsms_url == NULL) {
+        fprintf(stderr, "hisaab-etl: no sendsms URL: set KANNEL_SENDSMS_URL or "
+                        "kannel_sendsms_url in the hisaab block\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    db = etl_connect(st->database_url);
+    if (db == NULL)
+        goto out;
+    PQclear(PQexec(db, "SET client_min_messages = warning"));
+    PQclear(PQexec(db, "SET statement_timeout = '60s'"));
+    if (etl_migrate(db, NULL) != 0 || etl_notify_enqueue(db, &st->notify, &queued) != 0)
+        goto out;
+    r = etl_notify_send(db, &st->notify, &res);
+    if (r == ETL_NOTIFY_LOCKED) {
+        fprintf(stderr, "hisaab-etl: another sender is running (lock held); try later\n");
+        rc = 3;
+        goto out;
+    }
+    if (r != 0)
+        goto out;
+    printf("queued: %ld, sent: %ld, failed: %ld, cancelled: %ld, pending: %ld%s\n", queued,
+           res.sent, res.failed, res.cancelled, res.left,
+           res.outside_window ? " (outside 09:00-21:00 IST)" : "");
+    rc = 0;
+out:
+    PQfinish(db);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv, const struct settings *st)
 {
     struct etl_options o;
@@ -213,6 +262,7 @@ static int cmd_run(int argc, char **argv, const struct settings *st)
     o.database_url = st->database_url;
     o.redis_url = st->redis_url;
     o.api_key = st->api_key;
+    o.notify = &st->notify;
     o.states = env_nonempty("HISAAB_ETL_STATES");
     if (parse_run_args(argc, argv, &o) != 0)
         goto out;
@@ -240,11 +290,12 @@ int main(int argc, char **argv)
     struct config *cfg = NULL;
     struct settings st;
     const char *conf = NULL, *cmd;
-    char err[512];
+    char err[512], templates[4096];
     int rc = EXIT_USAGE;
 
     log_init("hisaab-etl", log_level_parse(getenv("HISAAB_LOG_LEVEL")));
     memset(&st, 0, sizeof(st));
+    etl_notify_opts_init(&st.notify);
     argv++;
     argc--;
     if (argc >= 1 && (strcmp(argv[0], "-c") == 0 || strcmp(argv[0], "--config") == 0)) {
@@ -266,7 +317,8 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "run") != 0 && strcmp(cmd, "status") != 0) {
+    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "run") != 0 && strcmp(cmd, "status") != 0 &&
+        strcmp(cmd, "notify") != 0) {
         fprintf(stderr, "hisaab-etl: unknown command '%s'\n", cmd);
         usage(stderr);
         goto out;
@@ -288,6 +340,16 @@ int main(int argc, char **argv)
         st.format = cfg->data_format;
         st.api_base = cfg->data_api_base;
         st.api_key = cfg->data_api_key;
+        if (cfg->kannel_sendsms_url)
+            st.notify.sendsms_url = cfg->kannel_sendsms_url;
+        if (st.notify.user == NULL)
+            st.notify.user = cfg->kannel_sendsms_user;
+        if (st.notify.password == NULL)
+            st.notify.password = cfg->kannel_sendsms_password;
+        if (getenv("HISAAB_TEMPLATES_DIR") == NULL && cfg->assets_dir &&
+            (size_t)snprintf(templates, sizeof(templates), "%s/templates", cfg->assets_dir) <
+                sizeof(templates))
+            st.notify.templates_dir = templates;
     } else {
         st.database_url = env_nonempty("DATABASE_URL");
         st.redis_url = env_nonempty("REDIS_URL");
@@ -305,6 +367,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(st.database_url);
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(st.database_url);
+    else if (strcmp(cmd, "notify") == 0)
+        rc = cmd_notify(&st);
     else
         rc = cmd_run(argc - 1, argv + 1, &st);
 out:

@@ -406,6 +406,20 @@ static int finish_run_row(struct run_ctx *c, const char *status)
     return rc;
 }
 
+/*
+ * After the run lock is released (sending may take a while and has its own lock): queue
+ * the monthly messages of a new month and send what the window allows. A failure here is
+ * logged and does not change the run's outcome; the next run or `hisaab-etl notify`
+ * picks up what is left.
+ */
+static void notify_after_run(PGconn *db, const struct etl_notify_opts *n)
+{
+    long queued = 0;
+
+    if (etl_notify_enqueue(db, n, &queued) != 0 || etl_notify_send(db, n, NULL) == -1)
+        log_warn("run: monthly messages not all done; `hisaab-etl notify` resumes them");
+}
+
 /* One run. Returns 0 ok, -1 failed or partial, ETL_RUN_LOCKED. */
 static int run_once(const struct etl_options *o)
 {
@@ -508,6 +522,9 @@ out:
         snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%ld)", ETL_LOCK_RUN);
         (void)exec_simple(c.db, sql);
     }
+    if (locked && o->notify != NULL && rc != ETL_RUN_LOCKED && PQstatus(c.db) == CONNECTION_OK &&
+        (c.rows_changed > 0 || o->every_s > 0))
+        notify_after_run(c.db, o->notify);
     PQfinish(c.db);
     free(source);
     buf_free(&c.ok);

@@ -4,12 +4,15 @@
  * local file, or the data.gov.in API one state at a time), parse and clean every record
  * (format.h, record.h), load (load.h), publish the new data version, and close the run
  * row with its status (ok / partial / failed) and counts. With `every_s` set, runs again
- * after each interval until SIGINT/SIGTERM, surviving failures.
+ * after each interval until SIGINT/SIGTERM, surviving failures. With `notify` set, a run
+ * then queues and sends the subscribers' monthly messages (notify.h).
  */
 #ifndef HISAAB_ETL_RUN_H
 #define HISAAB_ETL_RUN_H
 
 #include <libpq-fe.h>
+
+#include "notify.h"
 
 /* etl_run() returns this when another run holds the lock. */
 #define ETL_RUN_LOCKED 3
@@ -27,6 +30,9 @@ struct etl_options {
     const char *api_key;      /* DATA_GOV_API_KEY (borrowed); never logged */
     long limit;               /* API page size; 0: default (1000) */
     long every_s;             /* > 0: loop, one run per interval */
+    const struct etl_notify_opts *notify; /* NULL: none; else after a run that changed
+                                             data (and after every run of a loop), queue
+                                             and send the monthly messages (notify.h) */
 };
 
 /*

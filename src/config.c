@@ -1127,4 +1127,5 @@ void config_apply_env(struct config *cfg)
     env_override(&cfg->secret, "HISAAB_SECRET");
     env_override(&cfg->twilio_auth_token, "TWILIO_AUTH_TOKEN");
     env_override(&cfg->kannel_sendsms_password, "KANNEL_SENDSMS_PASSWORD");
+    env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
 }

@@ -19,8 +19,8 @@
  *
  * '#' starts a comment; statements end at newline (a trailing ';' is allowed). Errors
  * name the file and line. Environment variables win over the file for DATABASE_URL,
- * REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE and HISAAB_SECRET; secrets are never read
- * from the file.
+ * REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE, KANNEL_SENDSMS_URL and HISAAB_SECRET;
+ * secrets are never read from the file.
  */
 #ifndef HISAAB_CONFIG_H
 #define HISAAB_CONFIG_H

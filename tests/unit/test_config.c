@@ -19,8 +19,8 @@
 #include "../../src/config.c"
 
 static const char *const env_vars[] = {
-    "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",       "DATA_GOV_API_BASE",
-    "HISAAB_SECRET", "TWILIO_AUTH_TOKEN", "KANNEL_SENDSMS_PASSWORD"};
+    "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",        "DATA_GOV_API_BASE",
+    "HISAAB_SECRET", "TWILIO_AUTH_TOKEN", "KANNEL_SENDSMS_PASSWORD", "KANNEL_SENDSMS_URL"};
 
 static void clear_env(void)
 {
@@ -327,6 +327,7 @@ static void test_full_file(void **state)
                        "  data_api_base http://127.0.0.1:9999\n"
                        "  log_level debug\n"
                        "  assets_dir /srv/assets\n"
+                       "  kannel_sendsms_url http://127.0.0.1:13013/cgi-bin/sendsms\n"
                        "  max_body_bytes 1024\n"
                        "  max_header_bytes 256\n"
                        "  header_timeout_seconds 3600\n"
@@ -374,6 +375,7 @@ static void test_full_file(void **state)
     assert_string_equal(cfg->data_api_base, "http://127.0.0.1:9999");
     assert_string_equal(cfg->log_level, "debug");
     assert_string_equal(cfg->assets_dir, "/srv/assets");
+    assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms");
     assert_int_equal(cfg->max_body, 1024);
     assert_int_equal(cfg->max_headers, 256);
     assert_int_equal(cfg->header_timeout, 3600);
@@ -614,13 +616,17 @@ static void test_env_overrides(void **state)
     setenv("DATA_GOV_API_KEY", "k-123", 1);
     setenv("DATA_GOV_API_BASE", "http://127.0.0.1:3", 1);
     setenv("HISAAB_SECRET", "s-456", 1);
+    setenv("KANNEL_SENDSMS_URL", "http://127.0.0.1:5/cgi-bin/sendsms", 1);
     cfg = parse_ok(SRV "hisaab {\n database_url postgresql://file/f\n"
-                       " redis_url redis://file/0\n data_api_base https://file\n}\n");
+                       " redis_url redis://file/0\n data_api_base https://file\n"
+                       " kannel_sendsms_url https://file/sendsms\n}\n");
     assert_string_equal(cfg->database_url, "postgresql://env@127.0.0.1:1/e");
     assert_string_equal(cfg->redis_url, "redis://127.0.0.1:2/1");
     assert_string_equal(cfg->data_api_key, "k-123");
     assert_string_equal(cfg->data_api_base, "http://127.0.0.1:3");
     assert_string_equal(cfg->secret, "s-456");
+    assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:5/cgi-bin/sendsms");
+    unsetenv("KANNEL_SENDSMS_URL");
 
     /* Applying again after a change picks up the new values. */
     setenv("REDIS_URL", "redis://127.0.0.1:4/0", 1);
