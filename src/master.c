@@ -97,6 +97,22 @@ static void worker_on_stop(evutil_socket_t sig, short what, void *arg)
     http_server_drain(w->srv, worker_drained, w);
 }
 
+/* A worker's event base. With the epoll changelist, the add/remove pairs evhttp makes on
+ * a connection within one loop turn collapse into at most one epoll_ctl (about a sixth of
+ * a worker's time went to epoll_ctl under load). Safe here: no worker dup()s a watched fd. */
+static struct event_base *new_base(void)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base = NULL;
+
+    if (ec == NULL)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
 /* The worker process: never returns. */
 static void worker_main(const struct config *cfg, const struct router *router, const int *fds,
                         size_t nfds, pid_t master)
@@ -111,7 +127,7 @@ static void worker_main(const struct config *cfg, const struct router *router, c
         goto out;
     }
     signal(SIGCHLD, SIG_DFL);
-    w.base = event_base_new();
+    w.base = new_base();
     if (w.base == NULL) {
         log_error("worker: event_base_new failed");
         goto out;

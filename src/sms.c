@@ -627,7 +627,10 @@ static const char insert_sql[] =
     " district_code, state_code, lang, kind, parts, coding, latency_ms)"
     " SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],"
     " $6::text[], $7::int[], $8::int[], $9::text[], $10::text[], $11::smallint[],"
-    " $12::smallint[], $13::int[])";
+    " $12::smallint[], $13::int[])"
+    /* a batch retried after a timeout that had in fact committed (sql/006) */
+    " ON CONFLICT (gateway, gateway_message_id, direction)"
+    " WHERE gateway_message_id IS NOT NULL DO NOTHING";
 
 #define OP_MAX_PARAMS 6
 
