@@ -63,7 +63,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libetl.a $(B)/libcore.a
 run: deps all
 	@./scripts/run
 
-test: deps all $(UNIT_BIN)
+test: deps all $(UNIT_BIN) lint
 	@./tests/run-all
 
 unit: all $(UNIT_BIN)
@@ -92,7 +92,8 @@ bench-etl: all
 	python3 tests/bench/etl_bench.py
 
 lint:
-	@clang-format --dry-run -Werror src/*.c src/*.h etl/*.c etl/*.h tests/unit/*.c
+	@clang-format --dry-run -Werror src/*.c src/*.h etl/*.c etl/*.h tests/unit/*.c tests/fuzz/*.c \
+	    tests/bench/*.c && echo "lint: clang-format clean"
 
 # libFuzzer targets for every parser that sees outside input (tests/fuzz/fuzz_*.c), built
 # with clang into $(B)/fuzz/ over all library sources; without clang they are only

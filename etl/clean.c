@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+
 static const char *const month_names[12] = {
     "january", "february", "march",     "april",   "may",      "june",
     "july",    "august",   "september", "october", "november", "december",
@@ -177,41 +179,6 @@ static int decimal_over_100(const struct decimal *d)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes available), or 0 if invalid. Refuses
- * overlong forms, surrogates and code points above U+10FFFF, as Postgres does. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t len, k;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (k = 2; k < len; k++) {
-        if (p[k] < 0x80 || p[k] > 0xBF)
-            return 0;
-    }
-    return len;
-}
-
 /*
  * Copy text into out (cap bytes with the NUL): trimmed, runs of blanks and control
  * characters collapsed to one space, invalid UTF-8 bytes replaced by '?', cut at a
@@ -226,13 +193,16 @@ static size_t text_copy(struct slice s, char *out, size_t cap)
     if (cap == 0)
         return 0;
     while (p != NULL && i < s.len) {
+        uint32_t cp;
+        int len;
         size_t n;
         if (p[i] <= 0x20 || p[i] == 0x7F) {
             pending_space = o > 0;
             i++;
             continue;
         }
-        n = utf8_seq(p + i, s.len - i);
+        len = utf8_decode(s.ptr + i, s.len - i, &cp);
+        n = len < 0 ? 0 : (size_t)len;
         if (o + pending_space + (n ? n : 1) + 1 > cap)
             break;
         if (pending_space)

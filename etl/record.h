@@ -32,7 +32,7 @@ enum etl_field {
     ETL_F_STATE_NAME,
     ETL_F_DISTRICT_CODE,
     ETL_F_DISTRICT_NAME,
-    ETL_F_FIRST_FIGURE, /* = Approved_Labour_Budget; figures run to ETL_F_REMARKS - 1 */
+    ETL_F_FIRST_FIGURE,    /* = Approved_Labour_Budget; figures run to ETL_F_REMARKS - 1 */
     ETL_F_PERSONDAYS = 14, /* Persondays_of_Central_Liability_so_far */
     ETL_F_REMARKS = 35,
     ETL_NFIELDS = 36
@@ -65,15 +65,15 @@ typedef int (*etl_record_fn)(void *arg, const struct etl_raw_record *rec);
 
 /* A cleaned record. Figures are canonical text ready for Postgres, or NULL. */
 struct etl_row {
-    char fin_year[10];   /* "2024-2025" */
-    int fy_start;        /* 2024 */
-    int month;           /* calendar month 1..12 */
-    int fy_month;        /* April = 1 ... March = 12 */
-    int state_code;      /* > 0 */
-    int district_code;   /* > 0 */
+    char fin_year[10];                /* "2024-2025" */
+    int fy_start;                     /* 2024 */
+    int month;                        /* calendar month 1..12 */
+    int fy_month;                     /* April = 1 ... March = 12 */
+    int state_code;                   /* > 0 */
+    int district_code;                /* > 0 */
     char state_name[ETL_MAX_NAME];    /* trimmed, as in the source */
     char district_name[ETL_MAX_NAME]; /* trimmed, as in the source */
-    long long persondays; /* Persondays_of_Central_Liability_so_far, -1 when NULL */
+    long long persondays;             /* Persondays_of_Central_Liability_so_far, -1 when NULL */
     /* For each figure field i (ETL_F_FIRST_FIGURE <= i <= ETL_F_REMARKS): value text, or
      * is_null[i] = 1. Remarks of "NA" are NULL. */
     char value[ETL_NFIELDS][ETL_MAX_VALUE];

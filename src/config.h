@@ -42,16 +42,16 @@ enum cfg_validator_type { CFG_VALIDATOR_REGEX, CFG_VALIDATOR_FUNCTION };
 struct cfg_validator {
     char *name;
     enum cfg_validator_type type;
-    char *arg;  /* the regex or the function name */
-    regex_t re; /* compiled (REG_EXTENDED | REG_NOSUB), for CFG_VALIDATOR_REGEX */
+    char *arg;                    /* the regex or the function name */
+    regex_t re;                   /* compiled (REG_EXTENDED | REG_NOSUB), for CFG_VALIDATOR_REGEX */
     int (*fn)(const char *value); /* resolved, for CFG_VALIDATOR_FUNCTION: 1 = valid */
     int line;
 };
 
 /* Where a validated parameter comes from. */
-#define CFG_PARAM_QS_GET 0x01   /* query string of a GET (qs:get) */
-#define CFG_PARAM_POST 0x02     /* form body of a POST (post) */
-#define CFG_PARAM_QS_POST 0x04  /* query string of a POST (qs:post) */
+#define CFG_PARAM_QS_GET 0x01  /* query string of a GET (qs:get) */
+#define CFG_PARAM_POST 0x02    /* form body of a POST (post) */
+#define CFG_PARAM_QS_POST 0x04 /* query string of a POST (qs:post) */
 
 struct cfg_param {
     int where;
@@ -60,10 +60,10 @@ struct cfg_param {
 };
 
 struct cfg_route {
-    char *path;     /* exact path, or a regex when it starts with '^' */
+    char *path; /* exact path, or a regex when it starts with '^' */
     int is_regex;
-    regex_t re;     /* compiled when is_regex */
-    char *handler;  /* handler name, looked up at start-up */
+    regex_t re;    /* compiled when is_regex */
+    char *handler; /* handler name, looked up at start-up */
     unsigned methods;
     struct cfg_param *params;
     size_t nparams;
@@ -106,7 +106,8 @@ struct config {
     int header_timeout;     /* header_timeout_seconds (default 10) */
     int idle_timeout;       /* idle_timeout_seconds (default 60) */
     int backend_timeout_ms; /* backend_timeout_ms: Postgres/Redis call timeout (default 1000) */
-    int max_data_age_hours; /* max_data_age_hours: older data makes health degraded (default 2160) */
+    int max_data_age_hours; /* max_data_age_hours: older data makes health degraded (default 2160)
+                             */
     int drain_timeout;      /* drain_timeout_seconds: SIGTERM grace period (default 10) */
     char *assets_dir;       /* assets_dir: web app and text templates (default "assets") */
     int max_connections;    /* max_connections: open connections per worker (default 1024) */
@@ -146,8 +147,8 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Same, from a string; `name` stands in for the file name in errors. */
-int config_parse(const char *name, const char *text, struct config **out, char *err,
-                 size_t errlen) __attribute__((warn_unused_result));
+int config_parse(const char *name, const char *text, struct config **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Apply the environment variables named above over the file's values. */
 void config_apply_env(struct config *cfg);

@@ -13,6 +13,7 @@
 
 #include "mem.h"
 #include "smsenc.h"
+#include "utf8.h"
 
 #define LINE_MAX_BYTES 2048
 #define PH_LEN (sizeof(I18N_PLACEHOLDER) - 1)
@@ -106,7 +107,7 @@ static int parse_text(const char *text, struct tmpl *t, const char **why)
             *why = "stray brace (a variable is written {#var#})";
             goto out;
         } else {
-            n = smsenc_utf8_decode(text + i, len - i, &cp);
+            n = utf8_decode(text + i, len - i, &cp);
             if (n < 0) {
                 *why = "invalid UTF-8";
                 goto out;
@@ -390,7 +391,7 @@ static int value_ok(const char *v)
     int n;
 
     while (i < len) {
-        n = smsenc_utf8_decode(v + i, len - i, &cp);
+        n = utf8_decode(v + i, len - i, &cp);
         if (n < 0 || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
             return 0;
         i += (size_t)n;

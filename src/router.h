@@ -20,15 +20,15 @@ struct router;
 #define ROUTER_MAX_PARAMS 16
 
 struct router_param {
-    const char *name;  /* borrowed from the config */
-    char *value;       /* decoded, malloc'd; freed by router_match_free() */
+    const char *name; /* borrowed from the config */
+    char *value;      /* decoded, malloc'd; freed by router_match_free() */
 };
 
 enum router_status {
     ROUTER_OK = 0,
-    ROUTER_NOT_FOUND,      /* 404 */
-    ROUTER_BAD_METHOD,     /* 405: see allow */
-    ROUTER_BAD_PARAM,      /* 400: see bad_param */
+    ROUTER_NOT_FOUND,  /* 404 */
+    ROUTER_BAD_METHOD, /* 405: see allow */
+    ROUTER_BAD_PARAM,  /* 400: see bad_param */
 };
 
 struct router_match {

@@ -70,6 +70,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "utf8.h"
 
 #define PLAIN_MAX (2 * SEARCH_QUERY_MAX) /* transliteration at most doubles the bytes */
 #define MAX_TOKENS 16
@@ -193,42 +194,6 @@ static void sb_space(struct sbuf *b)
 {
     if (b->len > 0 && b->p[b->len - 1] != ' ')
         sb_putc(b, ' ');
-}
-
-/* Decode one UTF-8 sequence at s (n > 0 bytes available). Returns its length, or 0 if
- * it is not well-formed (overlong, surrogate, beyond U+10FFFF, truncated). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t len, i;
-    uint32_t c;
-
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        c = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        c = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        c = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
-        (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
 }
 
 /* Accented Latin letters people may type (IAST, French keyboards): their base letter. */
@@ -474,15 +439,15 @@ static size_t normalise_ex(const char *s, size_t len, char *out, size_t cap, int
     out[0] = '\0';
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_decode(u + i, len - i, &cp);
+        int n = utf8_decode((const char *)u + i, len - i, &cp);
         char c = 0;
         int cls = 0;
 
-        if (n == 0) {
+        if (n < 0) {
             n = 1;
             cp = 0xfffd;
         }
-        i += n;
+        i += (size_t)n;
         if (cp == 0x200c || cp == 0x200d) /* ZWNJ/ZWJ only shape conjuncts */
             continue;
         if (is_devanagari(cp)) {

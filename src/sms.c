@@ -49,6 +49,7 @@
 #include "search.h"
 #include "smscmd.h"
 #include "smsenc.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* Pure helpers                                                                          */
@@ -105,7 +106,7 @@ int sms_decode_text(const char *bytes, size_t len, const char *charset, struct b
         len = 0;
     if (charset == NULL || charset[0] == '\0' || charset_is(charset, utf8)) {
         for (i = 0; i < len; i += (size_t)n) {
-            n = smsenc_utf8_decode(bytes + i, len - i, &cp);
+            n = utf8_decode(bytes + i, len - i, &cp);
             if (n < 0)
                 goto out;
         }
@@ -252,7 +253,7 @@ int sms_clip(const char *s, size_t max_chars, char *out, size_t outlen)
         return -1;
     out[0] = '\0';
     while (i < len) {
-        n = smsenc_utf8_decode(s + i, len - i, &cp);
+        n = utf8_decode(s + i, len - i, &cp);
         if (n < 0)
             return -1;
         if (!is_combining(cp))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "smsenc.h"
+#include "utf8.h"
 
 /* Words kept as slices; later words are still checked for STOP and stay in the query
  * text (the last slot grows to cover them). */
@@ -76,7 +77,7 @@ static unsigned next_folded(const char *s, size_t len, size_t *i)
     int n;
 
     while (*i < len) {
-        n = smsenc_utf8_decode(s + *i, len - *i, &cp);
+        n = utf8_decode(s + *i, len - *i, &cp);
         if (n < 0) {
             (*i)++;
             return 0xFFFD;
@@ -126,7 +127,7 @@ static enum smscmd_script detect_script(const char *s, size_t len)
     int n;
 
     while (i < len) {
-        n = smsenc_utf8_decode(s + i, len - i, &cp);
+        n = utf8_decode(s + i, len - i, &cp);
         if (n < 0)
             break;
         i += (size_t)n;

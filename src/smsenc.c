@@ -9,46 +9,7 @@
 
 #include <string.h>
 
-int smsenc_utf8_decode(const char *s, size_t len, unsigned *cp)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    unsigned c, min;
-    size_t n, i;
-
-    if (len == 0)
-        return -1;
-    c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        c &= 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        c &= 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        c &= 0x07;
-        min = 0x10000;
-    } else {
-        return -1;
-    }
-    if (len < n)
-        return -1;
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return -1;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return -1;
-    *cp = c;
-    return (int)n;
-}
+#include "utf8.h"
 
 /* Non-ASCII members of the GSM 03.38 default alphabet. */
 static const unsigned short gsm_basic_nonascii[] = {
@@ -131,7 +92,7 @@ int smsenc_analyse(const char *utf8, size_t len, struct smsenc_info *out)
 
     memset(out, 0, sizeof(*out));
     while (i < len) {
-        n = smsenc_utf8_decode(utf8 + i, len - i, &cp);
+        n = utf8_decode(utf8 + i, len - i, &cp);
         if (n < 0)
             goto out;
         i += (size_t)n;
@@ -181,7 +142,7 @@ static size_t part_end(const char *s, size_t len, size_t pos, enum smsenc_coding
     int n;
 
     while (i < len) {
-        n = smsenc_utf8_decode(s + i, len - i, &cp);
+        n = utf8_decode(s + i, len - i, &cp);
         if (n < 0)
             break;
         if (i > pos && can_break(prev, cp)) {

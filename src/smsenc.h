@@ -69,11 +69,4 @@ int smsenc_analyse(const char *utf8, size_t len, struct smsenc_info *out) WUR;
 int smsenc_split(const char *utf8, size_t len, struct slice *parts, size_t max_parts,
                  size_t *nparts) WUR;
 
-/*
- * Decode one UTF-8 character at s[0..len). On success stores the code point in *cp and
- * returns its length in bytes (1..4); returns -1 for an invalid or truncated sequence.
- * Shared with i18n.c and smscmd.c so that every module agrees on what is valid.
- */
-int smsenc_utf8_decode(const char *s, size_t len, unsigned *cp);
-
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Longest value any numeric validator looks at; anything longer is rejected outright. */
 #define NUM_MAX_LEN 32
 
@@ -110,61 +112,22 @@ static int v_months(const char *value)
     return m >= 1 && m <= 60;
 }
 
-/*
- * Length in bytes of the well-formed UTF-8 sequence at s (n bytes available), storing its
- * code point in *cp; 0 if malformed (overlong, surrogate, above U+10FFFF, truncated).
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
-{
-    size_t len, i;
-    unsigned long c;
-
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        c = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        c = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        c = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
-        (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 /* A search term: 1 to 64 bytes of well-formed UTF-8 without control characters. */
 static int v_search(const char *value)
 {
-    const unsigned char *s = (const unsigned char *)value;
     size_t n = strlen(value), i = 0;
 
     if (n == 0 || n > 64)
         return 0;
     while (i < n) {
-        unsigned long cp;
-        size_t len = utf8_seq(s + i, n - i, &cp);
-        if (len == 0)
+        uint32_t cp;
+        int len = utf8_decode(value + i, n - i, &cp);
+        if (len < 0)
             return 0;
         /* C0 controls, DEL and the C1 controls U+0080..U+009F. */
         if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
             return 0;
-        i += len;
+        i += (size_t)len;
     }
     return 1;
 }

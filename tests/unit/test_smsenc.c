@@ -228,7 +228,7 @@ static size_t ucs2_units(struct slice s)
     int n;
 
     while (i < s.len) {
-        n = smsenc_utf8_decode(s.ptr + i, s.len - i, &cp);
+        n = utf8_decode(s.ptr + i, s.len - i, &cp);
         assert_true(n > 0);
         i += (size_t)n;
         u += cp > 0xFFFF ? 2 : 1;
@@ -240,7 +240,7 @@ static unsigned first_cp(struct slice s)
 {
     unsigned cp = 0;
 
-    assert_true(smsenc_utf8_decode(s.ptr, s.len, &cp) > 0);
+    assert_true(utf8_decode(s.ptr, s.len, &cp) > 0);
     return cp;
 }
 
@@ -252,7 +252,7 @@ static unsigned last_cp(struct slice s)
     while (i > 0 && ((unsigned char)s.ptr[i - 1] & 0xC0) == 0x80)
         i--;
     assert_true(i > 0);
-    assert_true(smsenc_utf8_decode(s.ptr + i - 1, s.len - i + 1, &cp) > 0);
+    assert_true(utf8_decode(s.ptr + i - 1, s.len - i + 1, &cp) > 0);
     return cp;
 }
 
