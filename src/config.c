@@ -207,11 +207,9 @@ static const struct key hisaab_keys[] = {
     {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
     {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
     {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
-    {"idle_timeout_seconds", K_INT, OFF(idle_timeout), 1, 86400, NULL, NULL},
     {"backend_timeout_ms", K_INT, OFF(backend_timeout_ms), 10, 60000, NULL, NULL},
     {"max_data_age_hours", K_INT, OFF(max_data_age_hours), 1, 87600, NULL, NULL},
     {"drain_timeout_seconds", K_INT, OFF(drain_timeout), 0, 3600, NULL, NULL},
-    {"max_connections", K_INT, OFF(max_connections), 1, 65536, NULL, NULL},
     {"cache_max_age_seconds", K_INT, OFF(cache_max_age), 0, 86400, NULL, NULL},
     {"data_version_poll_seconds", K_INT, OFF(version_poll), 1, 3600, NULL, NULL},
     {"rate_limit_ip", K_INT, OFF(rate_ip), 0, 100000000, NULL, NULL},
@@ -920,11 +918,9 @@ static struct config *config_new(void)
     cfg->max_body = 65536;
     cfg->max_headers = 8192;
     cfg->header_timeout = 10;
-    cfg->idle_timeout = 60;
     cfg->backend_timeout_ms = 1000;
     cfg->max_data_age_hours = 2160;
     cfg->drain_timeout = 10;
-    cfg->max_connections = 1024;
     cfg->cache_max_age = 300;
     cfg->version_poll = 30;
     cfg->rate_ip = 100;

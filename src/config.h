@@ -103,14 +103,12 @@ struct config {
     char *log_level;        /* log_level: debug|info|warn|error */
     size_t max_body;        /* max_body_bytes (default 65536) */
     size_t max_headers;     /* max_header_bytes (default 8192) */
-    int header_timeout;     /* header_timeout_seconds (default 10) */
-    int idle_timeout;       /* idle_timeout_seconds (default 60) */
+    int header_timeout;     /* header_timeout_seconds (default 10): head and idle keep-alive */
     int backend_timeout_ms; /* backend_timeout_ms: Postgres/Redis call timeout (default 1000) */
     int max_data_age_hours; /* max_data_age_hours: older data makes health degraded (default 2160)
                              */
     int drain_timeout;      /* drain_timeout_seconds: SIGTERM grace period (default 10) */
     char *assets_dir;       /* assets_dir: web app and text templates (default "assets") */
-    int max_connections;    /* max_connections: open connections per worker (default 1024) */
 
     /* The district API (src/api.h). */
     int cache_max_age;   /* cache_max_age_seconds: Cache-Control max-age (default 300) */

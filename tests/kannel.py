@@ -161,6 +161,7 @@ class Kannel:
         self.admin_password = "adm-test"
         self.sendsms_user = "hisaab"
         self.sendsms_password = "send-test"
+        base_url = sms_url
         if "%" not in sms_url:
             sms_url += ("&" if "?" in sms_url else "?") + QUERY
         self.sms_url = sms_url
@@ -168,7 +169,8 @@ class Kannel:
             raise ValueError("method must be get or post")
         self.conf = os.path.join(self.dir, "kannel.conf")
         if sample:
-            text = self._sample_config(sms_url)
+            # The sample's get-url carries its own query: substitute the bare base URL.
+            text = self._sample_config(base_url.split("?", 1)[0])
         else:
             text = self._config(method, max_messages, concatenation, mo_recode, omit_empty,
                                 http_timeout, extra_service, extra_smsbox)

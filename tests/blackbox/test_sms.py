@@ -256,14 +256,8 @@ class SmsTest(unittest.TestCase):
         month, fam, days = self.expected
         k2 = kannel.Kannel(os.path.join(self.tmp.name, "sample"),
                            "http://127.0.0.1:%d/sms/kannel" % self.srv.port, sample=True)
-        # tests/kannel.py appends its query to the URL before substituting it into the
-        # sample's get-url, which has the query already: keep one.
         with open(k2.conf) as f:
-            conf = f.read()
-        conf = conf.replace("?%s?%s" % (kannel.QUERY, kannel.QUERY), "?" + kannel.QUERY)
-        self.assertEqual(conf.count("?" + kannel.QUERY), 1)
-        with open(k2.conf, "w") as f:
-            f.write(conf)
+            self.assertEqual(f.read().count("/sms/kannel?"), 1)
         k2.start()
         try:
             number = self.phone(19)

@@ -165,11 +165,9 @@ static void test_real_kore_conf(void **state)
     assert_int_equal(cfg->max_body, 65536);
     assert_int_equal(cfg->max_headers, 8192);
     assert_int_equal(cfg->header_timeout, 10);
-    assert_int_equal(cfg->idle_timeout, 60);
     assert_int_equal(cfg->backend_timeout_ms, 1000);
     assert_int_equal(cfg->max_data_age_hours, 2160);
     assert_int_equal(cfg->drain_timeout, 10);
-    assert_int_equal(cfg->max_connections, 1024);
     config_free(cfg);
 }
 
@@ -282,11 +280,9 @@ static void test_defaults_and_one_line_block(void **state)
     assert_int_equal(cfg->max_body, 65536);
     assert_int_equal(cfg->max_headers, 8192);
     assert_int_equal(cfg->header_timeout, 10);
-    assert_int_equal(cfg->idle_timeout, 60);
     assert_int_equal(cfg->backend_timeout_ms, 1000);
     assert_int_equal(cfg->max_data_age_hours, 2160);
     assert_int_equal(cfg->drain_timeout, 10);
-    assert_int_equal(cfg->max_connections, 1024);
     config_free(cfg);
 }
 
@@ -331,11 +327,9 @@ static void test_full_file(void **state)
                        "  max_body_bytes 1024\n"
                        "  max_header_bytes 256\n"
                        "  header_timeout_seconds 3600\n"
-                       "  idle_timeout_seconds 1\n"
                        "  backend_timeout_ms 10\n"
                        "  max_data_age_hours 1\n"
                        "  drain_timeout_seconds 0\n"
-                       "  max_connections 65536\n"
                        "}\n";
 
     (void)state;
@@ -379,11 +373,9 @@ static void test_full_file(void **state)
     assert_int_equal(cfg->max_body, 1024);
     assert_int_equal(cfg->max_headers, 256);
     assert_int_equal(cfg->header_timeout, 3600);
-    assert_int_equal(cfg->idle_timeout, 1);
     assert_int_equal(cfg->backend_timeout_ms, 10);
     assert_int_equal(cfg->max_data_age_hours, 1);
     assert_int_equal(cfg->drain_timeout, 0);
-    assert_int_equal(cfg->max_connections, 65536);
     config_free(cfg);
 }
 
@@ -456,10 +448,8 @@ static const struct bad bad_files[] = {
     {SRV "hisaab {\n max_header_bytes 255\n}\n", "t.conf:5: ", "out of range (256..1048576)"},
     {SRV "hisaab {\n backend_timeout_ms 9\n}\n", "t.conf:5: ", "out of range (10..60000)"},
     {SRV "hisaab {\n header_timeout_seconds 3601\n}\n", "t.conf:5: ", "out of range"},
-    {SRV "hisaab {\n idle_timeout_seconds 0\n}\n", "t.conf:5: ", "out of range"},
     {SRV "hisaab {\n max_data_age_hours 0\n}\n", "t.conf:5: ", "out of range"},
     {SRV "hisaab {\n drain_timeout_seconds -1\n}\n", "t.conf:5: ", "out of range"},
-    {SRV "hisaab {\n max_connections 0\n}\n", "t.conf:5: ", "out of range"},
     /* validators */
     {SRV "domain * {\n route /a {\n  handler h\n  validate qs:get id v_nope\n }\n}\n",
      "t.conf:7: ", "validate: unknown validator 'v_nope'"},
