@@ -15,7 +15,7 @@
  *   hisaab { KEY VALUE ... }        our own settings (see struct config)
  *
  * Also accepted for Kore compatibility: `tls no` in a server, `attach SERVER` in a domain.
- * Full reference: docs/config.md.
+ * Full reference: the Configuration section of README.md.
  *
  * '#' starts a comment; statements end at newline (a trailing ';' is allowed). Errors
  * name the file and line. Environment variables win over the file for DATABASE_URL,
