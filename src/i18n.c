@@ -16,7 +16,7 @@
 #include "utf8.h"
 
 #define LINE_MAX_BYTES 2048
-#define PH_LEN (sizeof(I18N_PLACEHOLDER) - 1)
+#define PH_LEN (sizeof(I18N_VAR_MARK) - 1)
 
 struct tmpl {
     char id[I18N_ID_MAX];
@@ -75,7 +75,7 @@ static int parse_text(const char *text, struct tmpl *t, const char **why)
     t->nvars = 0;
     t->nsegs = 0;
     while (i < len) {
-        if (starts(text + i, I18N_PLACEHOLDER)) {
+        if (starts(text + i, I18N_VAR_MARK)) {
             if (t->nvars == I18N_MAX_VARS) {
                 *why = "too many variables";
                 goto out;
@@ -424,7 +424,7 @@ int i18n_render(enum i18n_lang lang, const char *id, const char *const *values, 
     }
     s = t->text;
     while (*s != '\0') {
-        if (starts(s, I18N_PLACEHOLDER)) {
+        if (starts(s, I18N_VAR_MARK)) {
             if (!skip && buf_puts(out, values[vi]) != 0)
                 goto out;
             vi++;
@@ -510,9 +510,8 @@ int i18n_dlt_list(struct buf *out)
             nmask = 1u << t->nsegs;
             for (mask = 0; mask < nmask; mask++) {
                 for (v = 0; v < t->nvars; v++)
-                    vals[v] = (t->var_seg[v] < 0 || (mask & (1u << t->var_seg[v])))
-                                  ? I18N_PLACEHOLDER
-                                  : NULL;
+                    vals[v] = (t->var_seg[v] < 0 || (mask & (1u << t->var_seg[v]))) ? I18N_VAR_MARK
+                                                                                    : NULL;
                 if (buf_printf(out, "%s %s", lang_codes[l], t->id) != 0 ||
                     (t->nsegs > 0 && buf_printf(out, ".%u", mask) != 0) ||
                     buf_puts(out, " ") != 0 ||

@@ -9,7 +9,7 @@
  *     SUMMARY = {#var#} {#var#}:{? {#var#} families got work.?}{? ...?}
  *  - `ID = text`; IDs are [A-Z0-9_], unique per file; blank lines and lines starting
  *    with '#' are skipped; the text is trimmed and may not be empty;
- *  - variables are written exactly `{#var#}` (the DLT placeholder) and filled in order;
+ *  - variables are written exactly `{#var#}` (DLT's variable marker) and filled in order;
  *  - `{?` ... `?}` marks an optional segment holding at least one variable: it is left
  *    out when any of its values is NULL (a missing figure is omitted, never shown as 0).
  *    Segments do not nest. Each combination of segments is one text to register with DLT
@@ -44,7 +44,7 @@ enum i18n_lang { I18N_EN = 0, I18N_HI = 1 };
 #define I18N_MAX_VARS 16      /* variables in one template */
 #define I18N_MAX_TEMPLATES 128
 #define I18N_ID_MAX 48
-#define I18N_PLACEHOLDER "{#var#}"
+#define I18N_VAR_MARK "{#var#}"
 
 /*
  * Load <dir>/en.txt and <dir>/hi.txt, replacing any tables loaded before (only when both

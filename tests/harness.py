@@ -244,3 +244,67 @@ class HisaabServer:
         import json
         status, hdrs, body = self.get(path, headers)
         return status, json.loads(body)
+
+
+# ---- the sample data, read independently of the C code (the tests' oracle) ----------
+
+SAMPLE = os.path.join(ROOT, "data", "mgnrega_mp_2024-25.csv")
+PERSONDAYS = "Persondays_of_Central_Liability_so_far"
+MONTH_ABBR = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+
+def month_no(s):
+    """'Dec', 'December', ' july ' -> 12, 7 (first three letters, any case)."""
+    return MONTH_ABBR.index(s.strip()[:3].lower()) + 1
+
+
+def read_csv(path=SAMPLE):
+    """(header, [record dict, ...]) of a CSV file in the source's format."""
+    import csv
+    with open(path, newline="", encoding="utf-8") as f:
+        r = csv.reader(f)
+        header = next(r)
+        return header, [dict(zip(header, row)) for row in r]
+
+
+def best_snapshots(records):
+    """{(district_code, fin_year, calendar month): record}: per district-month the record
+    with the largest person-days (NA lowest), on a tie the later one (the loader's rule)."""
+    best = {}
+    for i, r in enumerate(records):
+        key = (int(r["district_code"]), r["fin_year"].strip(), month_no(r["month"]))
+        try:
+            v = float(r[PERSONDAYS])
+            pd = int(v) if v >= 0 and v.is_integer() else -1
+        except ValueError:
+            pd = -1
+        if key not in best or (pd, i) >= best[key][0]:
+            best[key] = ((pd, i), r)
+    return {k: v[1] for k, v in best.items()}
+
+
+def indian_grouping(n):
+    """12345678 -> '1,23,45,678' (Indian digit grouping)."""
+    s = str(n)
+    if len(s) <= 3:
+        return s
+    head, tail = s[:-3], s[-3:]
+    groups = []
+    while len(head) > 2:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    if head:
+        groups.insert(0, head)
+    return ",".join(groups + [tail])
+
+
+def serve_http(handler_class, port=0):
+    """Start a threaded HTTP server for a fake upstream on 127.0.0.1 (port 0: any free
+    port). Returns the server; its port is server.server_address[1]. Stop it with
+    server.shutdown(); server.server_close()."""
+    import threading
+    from http.server import ThreadingHTTPServer
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler_class)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -18,7 +18,7 @@ import time
 import unittest
 import urllib.parse
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from xml.sax.saxutils import escape
 
 import harness
@@ -30,37 +30,10 @@ SAMPLE = next((p for p in (os.path.join(ROOT, "data", "mgnrega_mp_2024-25.csv"),
                            "/work/shared/data/mgnrega_mp_2024-25.csv") if os.path.exists(p)),
               None)
 API_KEY = "sekrit-KEY-0123456789abcdef"
-PD = "Persondays_of_Central_Liability_so_far"
+PD = harness.PERSONDAYS
 RUN_LOCK_KEY = 0x48535255
 PCT_FIELDS = ["percent_of_Category_B_Works", "percent_of_Expenditure_on_Agriculture_Allied_Works",
               "percent_of_NRM_Expenditure", "percentage_payments_gererated_within_15_days"]
-MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        r = csv.reader(f)
-        header = next(r)
-        return header, [dict(zip(header, row)) for row in r]
-
-
-def month_no(s):
-    return MONTHS.index(s.strip()[:3].lower()) + 1
-
-
-def best_snapshots(records):
-    """Per (district_code, fin_year, month): the record with the largest person-days,
-    on a tie the later one (the loader's rule), computed independently in Python."""
-    best = {}
-    for i, r in enumerate(records):
-        key = (int(r["district_code"]), r["fin_year"].strip(), month_no(r["month"]))
-        try:
-            pd = int(r[PD])
-        except ValueError:
-            pd = -1
-        if key not in best or (pd, i) >= best[key][0]:
-            best[key] = ((pd, i), r)
-    return {k: v[1] for k, v in best.items()}
 
 
 class FakeAPI:
@@ -83,12 +56,9 @@ class FakeAPI:
             def do_GET(self):
                 api.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = harness.serve_http(Handler)
         self.port = self.server.server_address[1]
         self.base = "http://127.0.0.1:%d/resource/ee03643a-ee4c-48c2-ac30-9f2ff26ab722" % self.port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def close(self):
         self.server.shutdown()
@@ -189,7 +159,7 @@ class EtlTest(unittest.TestCase):
     def setUpClass(cls):
         cls.svc = harness.Services()
         harness.etl(cls.svc, "migrate")
-        cls.header, cls.sample20 = read_csv(os.path.join(FIX, "mgnrega_sample20.csv"))
+        cls.header, cls.sample20 = harness.read_csv(os.path.join(FIX, "mgnrega_sample20.csv"))
         cls.api = None
 
     def setUp(self):
@@ -280,7 +250,7 @@ class EtlTest(unittest.TestCase):
                                             "FROM etl_runs"),
                              os.path.join(FIX, "mgnrega_sample20.xml") + " xml ok")
             self.assertEqual(self.svc.psql1("SELECT count(*) FROM monthly_figures"),
-                             str(len(best_snapshots(self.sample20))))
+                             str(len(harness.best_snapshots(self.sample20))))
             p = harness.etl(self.svc, "-c", path, "status")
             self.assertIn("mgnrega_sample20.xml", p.stdout)
             with open(path, "a") as f:
@@ -335,8 +305,8 @@ class EtlTest(unittest.TestCase):
     # -- local files --
     @unittest.skipIf(SAMPLE is None, "real sample not found")
     def test_real_sample_file(self):
-        header, recs = read_csv(SAMPLE)
-        best = best_snapshots(recs)
+        header, recs = harness.read_csv(SAMPLE)
+        best = harness.best_snapshots(recs)
         p = harness.etl(self.svc, "run", "--source", SAMPLE)
         run = self.last_run()
         self.assertEqual(run[0], "ok")
@@ -454,7 +424,7 @@ class EtlTest(unittest.TestCase):
         self.assertEqual(results[0], results[2])
         # The record with NA figures: NA -> NULL.
         na = [r for r in self.sample20 if r["Approved_Labour_Budget"] == "NA"][0]
-        d, m = int(na["district_code"]), month_no(na["month"])
+        d, m = int(na["district_code"]), harness.month_no(na["month"])
         self.assertIsNone(self.fig(d, m, "approved_labour_budget"))
         self.assertIsNone(self.fig(d, m, "women_persondays"))
         self.assertEqual(self.fig(d, m, PD.lower()), na[PD])
@@ -499,13 +469,13 @@ class EtlTest(unittest.TestCase):
             self.assertNotIn("api-key", url)
             self.assertEqual((attempt, status, has_bytes), ("1", "200", "t"))
         self.assert_no_key_in_db()
-        best = best_snapshots(self.sample20)
+        best = harness.best_snapshots(self.sample20)
         self.assertEqual(self.svc.psql1("SELECT count(*) FROM monthly_figures"), str(len(best)))
         self.assertEqual(self.fig(1752, 12, PD.lower()), best[(1752, "2024-2025", 12)][PD])
         # 100.07 within 15 days (DATIA, July): NULL and a flag.
         datia = [r for r in self.sample20 if r["percentage_payments_gererated_within_15_days"]
                  == "100.07"][0]
-        d, m = int(datia["district_code"]), month_no(datia["month"])
+        d, m = int(datia["district_code"]), harness.month_no(datia["month"])
         self.assertIsNone(self.fig(d, m, "percentage_payments_gererated_within_15_days"))
         self.assertEqual(self.svc.psql1(
             "SELECT raw_value FROM data_quality_flags WHERE district_code = %d AND month = %d"
@@ -535,7 +505,7 @@ class EtlTest(unittest.TestCase):
         self.assertEqual([q["offset"] for _, q in self.api.requests], ["0", "5", "10", "15", "20"])
         csv_rows = [r[:-3] for r in self.svc.psql("SELECT * FROM monthly_figures ORDER BY 1, 2, 3, 4")]
         self.assertEqual(xml_rows, csv_rows)
-        self.assertEqual(len(csv_rows), len(best_snapshots(self.sample20)))
+        self.assertEqual(len(csv_rows), len(harness.best_snapshots(self.sample20)))
 
     def test_server_ignoring_offset_does_not_loop(self):
         self.serve().ignore_offset = True
@@ -583,7 +553,7 @@ class EtlTest(unittest.TestCase):
         self.assertEqual(self.last_run()[0], "ok")
         # The cut page's records were not kept twice or half: exactly the fixture's keys.
         self.assertEqual(self.svc.psql1("SELECT count(*) FROM monthly_figures"),
-                         str(len(best_snapshots(self.sample20))))
+                         str(len(harness.best_snapshots(self.sample20))))
         self.assertEqual(self.last_run()[1], str(len(self.sample20)))
 
     def test_404_not_retried_and_gives_up_after_retries(self):
@@ -644,7 +614,7 @@ class EtlTest(unittest.TestCase):
         self.assertEqual(mp_before, self.svc.psql("SELECT * FROM monthly_figures WHERE "
                                                   "state_code = 17 ORDER BY 1, 2, 3, 4"))
         self.assertEqual(self.fig(9852, 12, PD.lower()),
-                         str(int(best_snapshots(self.sample20)[(1752, "2024-2025", 12)][PD]) + 1000))
+                         str(int(harness.best_snapshots(self.sample20)[(1752, "2024-2025", 12)][PD]) + 1000))
         self.assertEqual(self.version(), v + 1)
         self.check_state_figures(98, "2024-2025")
         self.check_state_figures(17, "2024-2025")

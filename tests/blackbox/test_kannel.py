@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 import tempfile
 
 import harness
@@ -90,10 +90,8 @@ class Service:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # smsbox gave up waiting (http-timeout)
 
-        self.port = harness.free_port()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = harness.serve_http(Handler)
+        self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d/sms/kannel" % self.port
 
     def wait_calls(self, n, timeout=10.0):

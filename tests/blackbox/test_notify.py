@@ -20,14 +20,13 @@ import time
 import unittest
 import urllib.parse
 from decimal import Decimal, ROUND_HALF_UP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import harness
 
 ROOT = harness.ROOT
 SAMPLE = os.path.join(ROOT, "data", "mgnrega_mp_2024-25.csv")
-PD = "Persondays_of_Central_Liability_so_far"
-MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+PD = harness.PERSONDAYS
 MONTH_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 MONTH_HI = ["जनवरी", "फ़रवरी", "मार्च", "अप्रैल", "मई", "जून", "जुलाई", "अगस्त", "सितंबर",
             "अक्टूबर", "नवंबर", "दिसंबर"]
@@ -41,47 +40,8 @@ NIGHT_ACROSS_MIDNIGHT = "2025-04-10T19:00:00Z"  # 00:30 IST the next day
 NIWARI, TIKAMGARH, CHHATARPUR, DAMOH = 1752, 1707, 1708, 1711
 
 
-def month_no(s):
-    return MONTHS.index(s.strip()[:3].lower()) + 1
-
-
 def fy_month(m):
     return (m + 8) % 12 + 1
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        r = csv.reader(f)
-        header = next(r)
-        return header, [dict(zip(header, row)) for row in r]
-
-
-def best_snapshots(records):
-    """Per (district_code, fin_year, month): the record the loader keeps."""
-    best = {}
-    for i, r in enumerate(records):
-        key = (int(r["district_code"]), r["fin_year"].strip(), month_no(r["month"]))
-        try:
-            pd = int(r[PD])
-        except ValueError:
-            pd = -1
-        if key not in best or (pd, i) >= best[key][0]:
-            best[key] = ((pd, i), r)
-    return {k: v[1] for k, v in best.items()}
-
-
-def group_indian(n):
-    s = str(n)
-    if len(s) <= 3:
-        return s
-    head, tail = s[:-3], s[-3:]
-    parts = []
-    while len(head) > 2:
-        parts.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        parts.insert(0, head)
-    return ",".join(parts + [tail])
 
 
 def round_half_up(s):
@@ -90,7 +50,7 @@ def round_half_up(s):
 
 def expected_text(lang, name, fin_year, month, rec):
     year = int(fin_year[:4]) + (0 if month >= 4 else 1)
-    fam = group_indian(int(rec["Total_Households_Worked"]))
+    fam = harness.indian_grouping(int(rec["Total_Households_Worked"]))
     days = round_half_up(rec["Average_days_of_employment_provided_per_Household"])
     wage = round_half_up(rec["Average_Wage_rate_per_day_per_person"])
     if lang == "en":
@@ -123,12 +83,9 @@ class FakeKannel:
             def do_GET(self):
                 fake.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = harness.serve_http(Handler)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d/cgi-bin/sendsms" % self.port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def reset(self):
         with self.lock:
@@ -179,8 +136,8 @@ class NotifyTest(unittest.TestCase):
         cls.svc = harness.Services(redis=False)
         harness.etl(cls.svc, "run", "--source", SAMPLE)
         cls.fake = FakeKannel()
-        cls.header, cls.records = read_csv(SAMPLE)
-        cls.best = best_snapshots(cls.records)
+        cls.header, cls.records = harness.read_csv(SAMPLE)
+        cls.best = harness.best_snapshots(cls.records)
         cls.tmp = tempfile.mkdtemp(prefix="hisaab-notify-")
 
     @classmethod
@@ -638,8 +595,8 @@ class RealKannelTest(unittest.TestCase):
         # nothing texts in here, so the sms-service URL is never called
         cls.k = kannel.Kannel(cls.tmp.name, "http://127.0.0.1:%d/sms" % harness.free_port())
         cls.k.start()
-        _, records = read_csv(SAMPLE)
-        cls.best = best_snapshots(records)
+        _, records = harness.read_csv(SAMPLE)
+        cls.best = harness.best_snapshots(records)
 
     @classmethod
     def tearDownClass(cls):
@@ -714,8 +671,8 @@ class SubThenReloadTest(unittest.TestCase):
             time.sleep(0.05)
         cls.k = kannel.Kannel(cls.tmp.name,
                               "http://127.0.0.1:%d/sms/kannel" % cls.srv.port).start()
-        cls.header, records = read_csv(SAMPLE)
-        cls.best = best_snapshots(records)
+        cls.header, records = harness.read_csv(SAMPLE)
+        cls.best = harness.best_snapshots(records)
 
     @classmethod
     def tearDownClass(cls):

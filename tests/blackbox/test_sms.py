@@ -31,20 +31,6 @@ MONTHS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", 
 RATE = 4  # sms_rate_per_hour for this test
 
 
-def indian(n):
-    s = str(n)
-    if len(s) <= 3:
-        return s
-    head, tail = s[:-3], s[-3:]
-    groups = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    return ",".join(groups + [tail])
-
-
 def niwari_expected():
     """(month label, families, days) of Niwari's latest month in the sample."""
     best = None
@@ -160,7 +146,7 @@ class SmsTest(unittest.TestCase):
         reply, coding = self.text(self.phone(1), "NREGA Niwari")
         self.assertEqual(coding, 0)
         self.assertTrue(reply.startswith("NREGA Niwari %s: " % month), reply)
-        self.assertIn("%s families got work." % indian(fam), reply)
+        self.assertIn("%s families got work." % harness.indian_grouping(fam), reply)
         self.assertIn("Avg %d of 100 days each." % days, reply)
         self.assertLessEqual(len(reply), 160)
         self.assertTrue(self.k.no_message(0.5))
@@ -173,7 +159,7 @@ class SmsTest(unittest.TestCase):
         self.assertTrue(reply.startswith("निवाड़ी "), reply)
         if hi_month:
             self.assertIn("%s %s:" % (hi_month, month.split()[1]), reply)
-        self.assertIn("%s परिवारों को काम।" % indian(fam), reply)
+        self.assertIn("%s परिवारों को काम।" % harness.indian_grouping(fam), reply)
         self.assertIn("औसत %d दिन (100 में से)।" % days, reply)
         self.assertLessEqual(len(reply), 134)
 
@@ -267,7 +253,7 @@ class SmsTest(unittest.TestCase):
             except queue.Empty:
                 self.fail("no reply through the sample config:\n" + k2.logs())
             self.assertEqual((sms.receiver, sms.coding), (number, 0))
-            self.assertIn("%s families got work." % indian(fam), sms.text)
+            self.assertIn("%s families got work." % harness.indian_grouping(fam), sms.text)
             k2.send_from_phone(number, "मदद")
             sms = k2.wait_message(timeout=10)
             self.assertEqual(sms.coding, 2)
@@ -430,7 +416,7 @@ class SmsTest(unittest.TestCase):
         try:
             month, fam, days = self.expected
             reply, _ = self.text(self.phone(15), "NREGA Niwari")
-            self.assertIn("%s families got work." % indian(fam), reply)
+            self.assertIn("%s families got work." % harness.indian_grouping(fam), reply)
             reply, _ = self.text(self.phone(15), "HELP")
             self.assertTrue(reply.startswith("Hisaab:"))
             # Limits are then counted by each worker (two here): at most one RATE_LIMIT
