@@ -26,6 +26,7 @@
 #include "district_store.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "mem.h"
 #include "rds.h"
 #include "search.h"
@@ -143,6 +144,7 @@ static int serve_cached(struct http_request *req, const char *key)
 
     if (e == NULL)
         return 0;
+    metrics_cache_hit();
     gz = e->gz != NULL && api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
     cache_headers(req, gz ? e->gz_etag : e->etag);
     if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? e->gz_etag : e->etag)) {
@@ -375,6 +377,7 @@ static int query(struct api_call *c)
 
 static void run_query(struct api_call *call)
 {
+    metrics_cache_miss(); /* neither this worker nor Redis had the answer */
     if (query(call) != 0) {
         reply_unavailable(call->req);
         free(call);
@@ -388,6 +391,7 @@ static void shared_got(void *arg, const redisReply *reply, const char *err)
     (void)err;
     if (reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len > 0 &&
         call->gen == api_cache_generation()) {
+        metrics_cache_hit();
         reply_fresh(call, reply->str, (size_t)reply->len, 1);
         free(call);
         return;

@@ -217,15 +217,17 @@ int metrics_render(struct buf *out)
 
     if (render_requests(out) != 0 || render_latency(out) != 0)
         goto out;
-    if (buf_printf(out,
-                   "# HELP hisaab_cache_hits_total Summary cache hits.\n"
-                   "# TYPE hisaab_cache_hits_total counter\n"
-                   "hisaab_cache_hits_total %llu\n"
-                   "# HELP hisaab_cache_misses_total Summary cache misses.\n"
-                   "# TYPE hisaab_cache_misses_total counter\n"
-                   "hisaab_cache_misses_total %llu\n",
-                   (unsigned long long)atomic_load(&mb->cache_hits),
-                   (unsigned long long)atomic_load(&mb->cache_misses)) != 0)
+    if (buf_printf(
+            out,
+            "# HELP hisaab_cache_hits_total API answers served from a worker's or the shared "
+            "cache.\n"
+            "# TYPE hisaab_cache_hits_total counter\n"
+            "hisaab_cache_hits_total %llu\n"
+            "# HELP hisaab_cache_misses_total API answers that had to be read from Postgres.\n"
+            "# TYPE hisaab_cache_misses_total counter\n"
+            "hisaab_cache_misses_total %llu\n",
+            (unsigned long long)atomic_load(&mb->cache_hits),
+            (unsigned long long)atomic_load(&mb->cache_misses)) != 0)
         goto out;
     if (buf_printf(out,
                    "# HELP hisaab_etl_last_run_timestamp_seconds Unix time of the last ETL run "

@@ -80,6 +80,16 @@ class HealthTest(unittest.TestCase):
         m = re.search(r"(?m)^hisaab_etl_last_run_timestamp_seconds (\d+)$", text)
         self.assertLess(abs(int(m.group(1)) - time.time()), 600)
 
+        # The first summary is read from Postgres (a miss), a repeat comes from a cache.
+        def counter(name):
+            _, _, b = self.srv.get("/metrics")
+            return int(re.search(r"(?m)^%s (\d+)$" % name, b.decode()).group(1))
+        hits, misses = counter("hisaab_cache_hits_total"), counter("hisaab_cache_misses_total")
+        for _ in range(4):
+            self.assertEqual(self.srv.get("/api/v1/districts/1752/summary")[0], 200)
+        self.assertGreaterEqual(counter("hisaab_cache_misses_total"), misses + 1)
+        self.assertGreaterEqual(counter("hisaab_cache_hits_total"), hits + 1)
+
     def test_3_redis_down_is_degraded_then_recovers(self):
         self.svc.stop_redis()
         try:
