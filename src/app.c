@@ -9,7 +9,6 @@
 #include "api.h"
 #include "api_health.h"
 #include "debug.h"
-#include "metrics.h"
 #include "sms.h"
 
 struct handler_entry {

@@ -1102,10 +1102,31 @@ static void set_int(struct rec *r, enum rec_col c, long long v)
 }
 
 /* Record the inbound message and, when there is one, the reply. */
+/* A record of m in one direction, with the fields both directions share. */
+static struct rec *rec_of(const struct msg *m, const char *dir, const char *text, long long latency)
+{
+    struct rec *r = xcalloc(1, sizeof(*r));
+
+    set_field(r, C_AT, m->at);
+    set_field(r, C_DIR, dir);
+    set_field(r, C_GATEWAY, gw_names[m->gw]);
+    set_field(r, C_MSGID, m->id[0] != '\0' ? m->id : NULL);
+    set_field(r, C_HASH, m->hash);
+    set_field(r, C_TEXT, text);
+    if (m->row_code > 0) {
+        set_int(r, C_DISTRICT, m->row_code);
+        set_int(r, C_STATE, m->row_state);
+    }
+    set_field(r, C_LANG, i18n_lang_code(m->lang));
+    set_field(r, C_KIND, m->kind);
+    set_int(r, C_LATENCY, latency);
+    return r;
+}
+
 static void record(struct msg *m, const char *reply, const struct smsenc_info *info,
                    long long latency)
 {
-    struct rec *in = xcalloc(1, sizeof(*in)), *out;
+    struct rec *out;
     char clipped[SMS_TEXT_MAX + 1];
     size_t n = m->text_len < SMS_TEXT_MAX ? m->text_len : SMS_TEXT_MAX;
 
@@ -1113,40 +1134,12 @@ static void record(struct msg *m, const char *reply, const struct smsenc_info *i
         memcpy(clipped, m->text, n);
         clipped[n] = '\0';
     }
-    set_field(in, C_AT, m->at);
-    set_field(in, C_DIR, "in");
-    set_field(in, C_GATEWAY, gw_names[m->gw]);
-    set_field(in, C_MSGID, m->id[0] != '\0' ? m->id : NULL);
-    set_field(in, C_HASH, m->hash);
-    set_field(in, C_TEXT, clipped);
-    if (m->row_code > 0) {
-        set_int(in, C_DISTRICT, m->row_code);
-        set_int(in, C_STATE, m->row_state);
-    }
-    set_field(in, C_LANG, i18n_lang_code(m->lang));
-    set_field(in, C_KIND, m->kind);
-    set_int(in, C_LATENCY, latency);
+    rec_push(rec_of(m, "in", clipped, latency));
     if (reply != NULL && reply[0] != '\0') {
-        out = xcalloc(1, sizeof(*out));
-        set_field(out, C_AT, m->at);
-        set_field(out, C_DIR, "out");
-        set_field(out, C_GATEWAY, gw_names[m->gw]);
-        set_field(out, C_MSGID, m->id[0] != '\0' ? m->id : NULL);
-        set_field(out, C_HASH, m->hash);
-        set_field(out, C_TEXT, reply);
-        if (m->row_code > 0) {
-            set_int(out, C_DISTRICT, m->row_code);
-            set_int(out, C_STATE, m->row_state);
-        }
-        set_field(out, C_LANG, i18n_lang_code(m->lang));
-        set_field(out, C_KIND, m->kind);
+        out = rec_of(m, "out", reply, latency);
         set_int(out, C_PARTS, (long long)info->parts);
         set_int(out, C_CODING, info->coding);
-        set_int(out, C_LATENCY, latency);
-        rec_push(in);
         rec_push(out);
-    } else {
-        rec_push(in);
     }
 }
 
