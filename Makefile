@@ -22,7 +22,7 @@ endif
 
 B := build
 
-SRC_ALL   := $(sort $(wildcard src/*.c))
+SRC_ALL   := $(sort $(shell find src -name '*.c'))
 SRC_LIB   := $(filter-out src/main.c,$(SRC_ALL))
 ETL_ALL   := $(sort $(wildcard etl/*.c))
 ETL_LIB   := $(filter-out etl/cli.c,$(ETL_ALL))
@@ -92,8 +92,9 @@ bench-etl: all
 	python3 tests/bench/etl_bench.py
 
 lint:
-	@clang-format --dry-run -Werror src/*.c src/*.h etl/*.c etl/*.h tests/unit/*.c tests/fuzz/*.c \
-	    tests/bench/*.c && echo "lint: clang-format clean"
+	@clang-format --dry-run -Werror $$(find src -name '*.[ch]') etl/*.c etl/*.h tests/unit/*.c \
+	    tests/fuzz/*.c tests/bench/*.c && echo "lint: clang-format clean"
+	@python3 scripts/check-layers
 
 # libFuzzer targets for every parser that sees outside input (tests/fuzz/fuzz_*.c), built
 # with clang into $(B)/fuzz/ over all library sources; without clang they are only

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "utf8.h"
+#include "core/utf8.h"
 
 static const char *const month_names[12] = {
     "january", "february", "march",     "april",   "may",      "june",

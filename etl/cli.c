@@ -27,13 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "net/config.h"
 #include "fetch.h"
 #include "format.h"
 #include "migrate.h"
 #include "notify.h"
 #include "run.h"
-#include "log.h"
+#include "core/log.h"
 
 #define EXIT_USAGE 2
 

@@ -14,9 +14,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
-#include "log.h"
-#include "mem.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define URL_MAX 8192
 #define MAX_PAGES 100000

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "buf.h"
-#include "log.h"
-#include "mem.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define LINE_MAX_BYTES (64 * 1024)
 #define COPY_CHUNK (256 * 1024)

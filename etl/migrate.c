@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define MIGRATE_MAX_FILE (64L * 1024 * 1024)
 #define MIGRATE_MAX_FILES 1000

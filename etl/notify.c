@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "smsenc.h"
+#include "core/log.h"
+#include "text/smsenc.h"
 
 #define PAGE_ROWS 1000
 #define TEXT_MAX 2048

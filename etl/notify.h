@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "buf.h"
-#include "i18n.h"
+#include "core/buf.h"
+#include "text/i18n.h"
 
 /* etl_notify_send() returns this when another sender holds the lock. */
 #define ETL_NOTIFY_LOCKED 3

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 enum etl_kind {
     ETL_KIND_TEXT,    /* kept as trimmed text */

@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "core/buf.h"
 #include "fetch.h"
 #include "format.h"
 #include "load.h"
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 #include "migrate.h"
 #include "record.h"
 

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "api.h"
-#include "api_health.h"
-#include "debug.h"
-#include "sms.h"
+#include "api/api.h"
+#include "api/api_health.h"
+#include "data/version.h"
+#include "net/config.h"
+#include "net/debug.h"
+#include "sms/sms.h"
 
 struct handler_entry {
     const char *name;
@@ -40,12 +42,19 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
      * degraded health) even when either is down. */
     if (api_health_init(base, cfg) != 0)
         return -1;
+    if (data_version_init(base, cfg->version_poll,
+                          cfg->redis_url != NULL && cfg->redis_url[0] != '\0') != 0) {
+        api_health_exit();
+        return -1;
+    }
     if (api_init(base, cfg) != 0) {
+        data_version_exit();
         api_health_exit();
         return -1;
     }
     if (sms_init(base, cfg) != 0) {
         api_exit();
+        data_version_exit();
         api_health_exit();
         return -1;
     }
@@ -56,6 +65,7 @@ void app_worker_exit(void)
 {
     sms_exit();
     api_exit();
+    data_version_exit();
     api_health_exit();
 }
 

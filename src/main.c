@@ -18,14 +18,16 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "config.h"
-#include "log.h"
-#include "master.h"
-#include "metrics.h"
-#include "router.h"
+#include "net/config.h"
+#include "core/log.h"
+#include "net/master.h"
+#include "net/metrics.h"
+#include "net/router.h"
 
 #define MAX_LISTENERS 16
 #define LISTEN_BACKLOG 1024
+
+static const struct master_hooks hooks = {app_worker_init, app_worker_exit};
 
 static void usage(void)
 {
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
                cfg->servers[i].bind_addr, cfg->servers[i].bind_port);
     }
     fflush(stdout);
-    rc = master_run(cfg, router, fds, nfds);
+    rc = master_run(cfg, router, fds, nfds, &hooks);
     nfds = 0; /* the master closed them */
     goto out;
 fail:

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_cache.h"
+#include "api/api_cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "router.h"
+#include "net/config.h"
+#include "net/router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

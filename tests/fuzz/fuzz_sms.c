@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smscmd.h"
-#include "smsenc.h"
+#include "text/smscmd.h"
+#include "text/smsenc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "i18n.h"
-#include "sms.h"
-#include "smsenc.h"
+#include "core/buf.h"
+#include "text/i18n.h"
+#include "sms/sms.h"
+#include "text/smsenc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "api_cache.c"
+#include "api/api_cache.c"
 
 static int setup(void **state)
 {

@@ -19,11 +19,11 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "api_health.h"
-#include "config.h"
-#include "http.h"
-#include "pg.h"
-#include "rds.h"
+#include "api/api_health.h"
+#include "net/config.h"
+#include "net/http.h"
+#include "backend/pg.h"
+#include "backend/rds.h"
 
 static struct event_base *base;
 

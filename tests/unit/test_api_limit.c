@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "api_limit.c"
+#include "api/api_limit.c"
 
 static int setup(void **state)
 {

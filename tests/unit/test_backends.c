@@ -19,8 +19,8 @@
 
 #include <event2/event.h>
 
-#include "pg.h"
-#include "rds.h"
+#include "backend/pg.h"
+#include "backend/rds.h"
 
 static struct event_base *base;
 

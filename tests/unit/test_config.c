@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/config.c"
+#include "../../src/net/config.c"
 
 static const char *const env_vars[] = {
     "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",        "DATA_GOV_API_BASE",

@@ -4,7 +4,7 @@
  * thread speaks raw HTTP to it (double replies, the request arena, 204/304, HEAD, form
  * parameters, a client that goes away, draining).
  */
-#include "http.c"
+#include "net/http.c"
 
 #include <pthread.h>
 #include <setjmp.h>

@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "i18n.h"
-#include "smsenc.h"
+#include "text/i18n.h"
+#include "text/smsenc.h"
 
 static char root[4096];
 static char tmpl_dir[4200];

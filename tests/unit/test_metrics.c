@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "metrics.h"
+#include "core/buf.h"
+#include "net/metrics.h"
 
 static char *render(void)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "phone.h"
+#include "channel/phone.h"
 
 static void test_normalise_india(void **state)
 {

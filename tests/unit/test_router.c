@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/router.c"
-#include "config.h"
-#include "validator.h"
+#include "../../src/net/router.c"
+#include "net/config.h"
+#include "net/validator.h"
 
 static const char conf[] =
     "server s { bind 127.0.0.1 8080 }\n"

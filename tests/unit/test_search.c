@@ -9,7 +9,7 @@
  * result; a second index of all ~760 LGD districts is used for a printed benchmark.
  * Includes the .c to test the normalisation helpers directly.
  */
-#include "../../src/search.c"
+#include "../../src/text/search.c"
 
 #include <pthread.h>
 #include <setjmp.h>

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "i18n.h"
-#include "sms.h"
+#include "core/buf.h"
+#include "text/i18n.h"
+#include "sms/sms.h"
 
 static int setup(void **state)
 {

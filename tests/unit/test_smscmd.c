@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "smscmd.h"
+#include "text/smscmd.h"
 
 #define L SMSCMD_SCRIPT_LATIN
 #define D SMSCMD_SCRIPT_DEVANAGARI

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "smsenc.c"
+#include "text/smsenc.c"
 
 static char big[8192];
 

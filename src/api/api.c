@@ -1,0 +1,977 @@
+/*
+ * The district REST API handlers; see api.h. Each handler checks what the router could
+ * not (required parameters, India's box, the id in the path), asks district_store for the
+ * data as JSON text and wraps it in the envelope. Replies are sent from the store's
+ * callback; a client that went away meanwhile is handled by http.c.
+ */
+#include "api/api.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "api/api_cache.h"
+#include "api/api_limit.h"
+#include "core/buf.h"
+#include "net/config.h"
+#include "data/district_store.h"
+#include "data/version.h"
+#include "net/http.h"
+#include "core/log.h"
+#include "net/metrics.h"
+#include "core/mem.h"
+#include "backend/rds.h"
+#include "text/search.h"
+
+/* Largest JSON body we build (60 months of history is ~150 KB). */
+#define BODY_MAX (8u << 20)
+#define API_VERSION "1.0"
+/* Redis channel that tells every worker to drop its cache (POST /api/v1/cache/invalidate). */
+#define INVALIDATE_CHANNEL "hisaab:cache-invalidate"
+/* What the admin key is derived from when HISAAB_ADMIN_KEY is not set. */
+#define ADMIN_KEY_LABEL "hisaab-admin-v1"
+/* Answers shared between workers in Redis: key prefix and lifetime (seconds). Keys carry
+ * the data version, so a new version never sees an old answer. */
+#define SHARED_PREFIX "hisaab:api:v"
+#define SHARED_TTL 3600
+/* Bumped by every admin invalidation; part of every shared key, so an invalidation also
+ * retires every shared answer. */
+#define EPOCH_KEY "hisaab:api:epoch"
+
+static struct {
+    long long max_age_s;
+    char cache_control[64];
+    char admin_key[80];       /* "" = admin endpoints disabled */
+    long long epoch;          /* EPOCH_KEY as last seen */
+    struct search_index *idx; /* district search (search.h); NULL until first built */
+    int idx_building;
+} ac = {.max_age_s = 2160LL * 3600};
+
+/* Which query a JSON request needs. */
+enum api_kind { Q_STATES, Q_DISTRICTS, Q_NEARBY, Q_SUMMARY, Q_HISTORY, Q_COMPARISON };
+
+/* What a JSON handler is waiting for: its query's arguments (copied) and cache key. */
+struct api_call {
+    struct http_request *req;
+    const char *not_found;  /* 404 code for this endpoint */
+    unsigned long long gen; /* cache generation when the request started */
+    enum api_kind kind;
+    char lang[4];
+    char a[80], b[80]; /* id / state / q / months / metric, by kind */
+    int has_a, has_b;  /* 0 = parameter absent (SQL NULL) */
+    double lat, lon;
+    char key[API_CACHE_KEY_MAX];
+};
+
+/* UTC now as ISO-8601 into out (at least 24 bytes). */
+static void now_iso(char *out, size_t n)
+{
+    struct tm tm;
+    time_t t = time(NULL);
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, n, "1970-01-01T00:00:00Z");
+}
+
+/* The envelope around data (JSON text of len bytes) into b. Returns 0 or -1 (too big). */
+static int envelope(struct buf *b, const char *data, size_t len, int cached)
+{
+    char ts[32];
+
+    now_iso(ts, sizeof(ts));
+    if (buf_puts(b, "{\"status\":\"ok\",\"data\":") != 0 || buf_append(b, data, len) != 0 ||
+        buf_printf(b, ",\"timestamp\":\"%s\",\"cached\":%s,\"version\":\"" API_VERSION "\"}", ts,
+                   cached ? "true" : "false") != 0)
+        return -1;
+    return 0;
+}
+
+static void reply_unavailable(struct http_request *req)
+{
+    http_reply_error(req, 503, "database_unavailable",
+                     "The figures cannot be read right now; please try again shortly.");
+}
+
+static void reply_no_data(struct http_request *req)
+{
+    http_add_header(req, "Retry-After", "300");
+    http_reply_error(req, 503, "no_data",
+                     "No figures have been loaded yet; please try again later.");
+}
+
+static void reply_bad_param(struct http_request *req, const char *name)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof(msg), "The parameter '%s' is missing or not valid.", name);
+    http_reply_error(req, 400, "bad_parameter", msg);
+}
+
+static void reply_not_found(struct http_request *req, const char *code)
+{
+    if (strcmp(code, "unknown_state") == 0)
+        http_reply_error(req, 404, code, "There is no state with this code.");
+    else
+        http_reply_error(req, 404, code, "There is no district with this code.");
+}
+
+/* Headers every cacheable answer carries. */
+static void cache_headers(struct http_request *req, const char *etag)
+{
+    http_add_header(req, "Cache-Control", ac.cache_control);
+    http_add_header(req, "Vary",
+                    api_limit_cors_enabled() ? "Accept-Encoding, Origin" : "Accept-Encoding");
+    http_add_header(req, "ETag", etag);
+}
+
+/* Answer from the cache when key is there; returns 1 if answered. */
+static int serve_cached(struct http_request *req, const char *key)
+{
+    const struct api_cache_entry *e = api_cache_get(key);
+    int gz;
+
+    if (e == NULL)
+        return 0;
+    metrics_cache_hit();
+    gz = e->gz != NULL && api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
+    cache_headers(req, gz ? e->gz_etag : e->etag);
+    if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? e->gz_etag : e->etag)) {
+        http_reply(req, 304, NULL, NULL, 0);
+        return 1;
+    }
+    if (gz) {
+        http_add_header(req, "Content-Encoding", "gzip");
+        http_reply(req, 200, "application/json; charset=utf-8", e->gz, e->gz_len);
+    } else {
+        http_reply(req, 200, "application/json; charset=utf-8", e->body, e->body_len);
+    }
+    return 1;
+}
+
+/*
+ * Labels of the metrics and trend words in both languages, added to summary, history and
+ * comparison answers as `labels` (in the requested language).
+ */
+static const struct {
+    const char *name, *en, *hi;
+} label_table[] = {
+    {"households_worked", "Households that worked", "काम करने वाले परिवार"},
+    {"individuals_worked", "People who worked", "काम करने वाले लोग"},
+    {"persondays", "Person-days of work", "कुल मानव दिवस (काम के दिन)"},
+    {"women_persondays", "Person-days worked by women", "महिलाओं के मानव दिवस"},
+    {"sc_persondays", "Person-days worked by Scheduled Castes", "अनुसूचित जाति के मानव दिवस"},
+    {"st_persondays", "Person-days worked by Scheduled Tribes", "अनुसूचित जनजाति के मानव दिवस"},
+    {"avg_days_per_household", "Average days of work per household", "प्रति परिवार औसत काम के दिन"},
+    {"avg_wage_rate", "Average daily wage (Rs)", "औसत दैनिक मज़दूरी (रुपये)"},
+    {"hh_completed_100_days", "Households that got 100 days of work", "100 दिन काम पाने वाले परिवार"},
+    {"works_completed", "Works completed", "पूरे हुए काम"},
+    {"works_ongoing", "Works in progress", "चल रहे काम"},
+    {"works_taken_up", "Works taken up", "शुरू किए गए काम"},
+    {"payments_within_15_days_pct", "Wages paid within 15 days (%)",
+     "15 दिन के अंदर मज़दूरी भुगतान (%)"},
+    {"active_job_cards", "Active job cards", "सक्रिय जॉब कार्ड"},
+    {"active_workers", "Active workers", "सक्रिय श्रमिक"},
+    {"total_expenditure_lakh", "Total spending (Rs lakh)", "कुल खर्च (लाख रुपये)"},
+    {"wages_lakh", "Wages paid (Rs lakh)", "मज़दूरी पर खर्च (लाख रुपये)"},
+    {"trend_up", "Better than the state", "राज्य से बेहतर"},
+    {"trend_down", "Worse than the state", "राज्य से कम"},
+    {"trend_steady", "About the same as the state", "राज्य के लगभग बराबर"},
+};
+
+/* `"labels":{...},` for lang into b. Returns 0 or -1. */
+static int put_labels(struct buf *b, const char *lang)
+{
+    json_t *o = json_object();
+    char *text;
+    size_t i;
+    int rc = -1;
+
+    for (i = 0; i < sizeof(label_table) / sizeof(label_table[0]); i++)
+        json_object_set_new(
+            o, label_table[i].name,
+            json_string(strcmp(lang, "hi") == 0 ? label_table[i].hi : label_table[i].en));
+    text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (text != NULL && buf_puts(b, "\"labels\":") == 0 && buf_puts(b, text) == 0 &&
+        buf_puts(b, ",") == 0)
+        rc = 0;
+    free(text);
+    return rc;
+}
+
+/*
+ * The data text of call's answer: Postgres' object with `labels` spliced in first for the
+ * endpoints that show metrics. Returns 0 with the text in b, or -1.
+ */
+static int with_labels(const struct api_call *call, const char *text, size_t len, struct buf *b)
+{
+    if (call->kind != Q_SUMMARY && call->kind != Q_HISTORY && call->kind != Q_COMPARISON)
+        return buf_append(b, text, len);
+    if (len < 2 || text[0] != '{')
+        return -1;
+    return buf_puts(b, "{") == 0 && put_labels(b, call->lang) == 0 &&
+                   buf_append(b, text + 1, len - 1) == 0
+               ? 0
+               : -1;
+}
+
+/*
+ * An answer not in this worker's cache (from Postgres, or from Redis when cached is 1):
+ * store it in the cache, then reply (304, gzip or plain).
+ */
+static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, int cached)
+{
+    struct http_request *req = call->req;
+    char etag[48], gz_etag[52];
+    char *zbody = NULL;
+    size_t zlen = 0, len;
+    struct buf b, data;
+    const char *text, *inm, *tag;
+    int gz;
+
+    buf_init(&b, BODY_MAX);
+    buf_init(&data, BODY_MAX);
+    if (with_labels(call, raw, raw_len, &data) != 0) {
+        http_reply_error(req, 500, "internal", "The answer is too large.");
+        goto out;
+    }
+    text = data.data;
+    len = data.len;
+    api_cache_etag(api_cache_version(), text, len, etag, sizeof(etag));
+    snprintf(gz_etag, sizeof(gz_etag), "%.*s-gz\"", (int)(strlen(etag) - 1), etag);
+    if (envelope(&b, text, len, 1) == 0)
+        (void)api_cache_put(call->key, call->gen, b.data, b.len, etag);
+    buf_reset(&b);
+    if (envelope(&b, text, len, cached) != 0) {
+        http_reply_error(req, 500, "internal", "The answer is too large.");
+        goto out;
+    }
+    inm = http_header(req, "If-None-Match");
+    gz = api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
+    if (gz && !api_cache_etag_match(inm, gz_etag))
+        zbody = api_cache_gzip(b.data, b.len, &zlen);
+    /* The gzip tag only when the gzip form is what goes out (or is what the client has). */
+    tag = gz && (zbody != NULL || api_cache_etag_match(inm, gz_etag)) ? gz_etag : etag;
+    cache_headers(req, tag);
+    if (api_cache_etag_match(inm, tag)) {
+        http_reply(req, 304, NULL, NULL, 0);
+    } else if (zbody != NULL) {
+        http_add_header(req, "Content-Encoding", "gzip");
+        http_reply(req, 200, "application/json; charset=utf-8", zbody, zlen);
+    } else {
+        http_reply(req, 200, "application/json; charset=utf-8", b.data, b.len);
+    }
+out:
+    free(zbody);
+    buf_free(&b);
+    buf_free(&data);
+}
+
+static void ignore_reply(void *arg, const redisReply *reply, const char *err)
+{
+    (void)arg;
+    (void)reply;
+    (void)err;
+}
+
+/* The Redis key of a shared answer; -1 when it cannot be shared. */
+static int shared_key(const struct api_call *call, char *out, size_t n)
+{
+    int w;
+
+    /* Nearby answers stay in this worker's memory: coordinates, even rounded, never go
+     * to Redis. */
+    if (call->kind == Q_NEARBY || call->gen != api_cache_generation() || api_cache_version() < 0)
+        return -1;
+    w = snprintf(out, n, SHARED_PREFIX "%lld.%lld:%s", api_cache_version(), ac.epoch, call->key);
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+static void json_done(void *arg, enum district_store_status st, const char *text, size_t len,
+                      const char *err)
+{
+    struct api_call *call = arg;
+    struct http_request *req = call->req;
+    char rkey[API_CACHE_KEY_MAX + 64];
+
+    switch (st) {
+    case DISTRICT_STORE_OK:
+        if (shared_key(call, rkey, sizeof(rkey)) == 0 &&
+            rds_command(ignore_reply, NULL, "SET %s %b EX %d", rkey, text, len, SHARED_TTL) != 0)
+            log_debug("api: answer not shared (redis not configured)");
+        reply_fresh(call, text, len, 0);
+        break;
+    case DISTRICT_STORE_NOT_FOUND:
+        reply_not_found(req, call->not_found);
+        break;
+    case DISTRICT_STORE_NO_DATA:
+        reply_no_data(req);
+        break;
+    case DISTRICT_STORE_ERROR:
+    default:
+        log_warn("api: %s: %s", http_path(req), err != NULL ? err : "?");
+        reply_unavailable(req);
+        break;
+    }
+    free(call);
+}
+
+/*
+ * A district search: the search index (search.c: typos, romanised Hindi, Devanagari)
+ * picks and orders the districts, Postgres renders them. Until the index is built the
+ * simple SQL match of district_store_districts() answers.
+ */
+static int search_districts(struct api_call *c, const char *state, const char *q)
+{
+    struct search_result res[SEARCH_MAX_RESULTS];
+    char codes[SEARCH_MAX_RESULTS * 12 + 4];
+    size_t n = 0, i, used;
+
+    if (ac.idx == NULL || search_find(ac.idx, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
+        c->gen = ~0ULL; /* a stopgap answer: neither kept nor shared */
+        return district_store_districts(c->lang, state, q, json_done, c);
+    }
+    used = (size_t)snprintf(codes, sizeof(codes), "{");
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(codes + used, sizeof(codes) - used, "%s%d", i > 0 ? "," : "",
+                                 res[i].district_code);
+    snprintf(codes + used, sizeof(codes) - used, "}");
+    return district_store_districts_by_code(c->lang, state, codes, json_done, c);
+}
+
+/* Start the Postgres query for call. Returns 0 or -1 (pg not started). */
+static int query(struct api_call *c)
+{
+    const char *a = c->has_a ? c->a : NULL, *b = c->has_b ? c->b : NULL;
+
+    switch (c->kind) {
+    case Q_STATES:
+        return district_store_states(c->lang, json_done, c);
+    case Q_DISTRICTS:
+        if (b != NULL)
+            return search_districts(c, a, b);
+        return district_store_districts(c->lang, a, b, json_done, c);
+    case Q_NEARBY:
+        return district_store_nearby(c->lang, c->lat, c->lon, json_done, c);
+    case Q_SUMMARY:
+        return district_store_summary(c->lang, c->a, ac.max_age_s, json_done, c);
+    case Q_HISTORY:
+        return district_store_history(c->lang, c->a, b != NULL ? b : "12", json_done, c);
+    case Q_COMPARISON:
+    default:
+        return district_store_comparison(c->lang, c->a, c->b, json_done, c);
+    }
+}
+
+static void run_query(struct api_call *call)
+{
+    metrics_cache_miss(); /* neither this worker nor Redis had the answer */
+    if (query(call) != 0) {
+        reply_unavailable(call->req);
+        free(call);
+    }
+}
+
+static void shared_got(void *arg, const redisReply *reply, const char *err)
+{
+    struct api_call *call = arg;
+
+    (void)err;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len > 0 &&
+        call->gen == api_cache_generation()) {
+        metrics_cache_hit();
+        reply_fresh(call, reply->str, (size_t)reply->len, 1);
+        free(call);
+        return;
+    }
+    run_query(call); /* not shared yet, Redis down, or the cache was dropped meanwhile */
+}
+
+/* Answer call: from Redis when another worker shared it, else from Postgres. */
+static void fetch(struct api_call *call)
+{
+    char rkey[API_CACHE_KEY_MAX + 64];
+
+    if (rds_is_up() && shared_key(call, rkey, sizeof(rkey)) == 0 &&
+        rds_command(shared_got, call, "GET %s", rkey) == 0)
+        return;
+    run_query(call);
+}
+
+static const char *lang_of(struct http_request *req)
+{
+    const char *lang = http_param(req, "lang");
+
+    return lang != NULL ? lang : "en";
+}
+
+/*
+ * The cache key of this request: its path and the values of the parameters it may have
+ * (names, NULL-terminated), in that order. Returns -1 when too long (not cached then).
+ */
+static int cache_key(struct http_request *req, const char *const *names, char *out, size_t n)
+{
+    const char *v;
+    size_t used;
+    int w;
+
+    w = snprintf(out, n, "%s", http_path(req));
+    if (w < 0 || (size_t)w >= n)
+        return -1;
+    used = (size_t)w;
+    for (; *names != NULL; names++) {
+        v = http_param(req, *names);
+        w = snprintf(out + used, n - used, "|%s", v != NULL ? v : "");
+        if (w < 0 || (size_t)w >= n - used)
+            return -1;
+        used += (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * A call context for a cacheable request, or NULL when the request was answered from the
+ * cache. names are the parameters that make the answer differ.
+ */
+static struct api_call *call_new(struct http_request *req, enum api_kind kind,
+                                 const char *not_found, const char *const *names)
+{
+    struct api_call *call = xcalloc(1, sizeof(*call));
+
+    call->req = req;
+    call->kind = kind;
+    call->not_found = not_found;
+    call->gen = api_cache_generation();
+    snprintf(call->lang, sizeof(call->lang), "%s", lang_of(req));
+    if (cache_key(req, names, call->key, sizeof(call->key)) != 0) {
+        call->gen = ~0ULL; /* never stored */
+    } else if (serve_cached(req, call->key)) {
+        free(call);
+        return NULL;
+    }
+    return call;
+}
+
+/* Copy an optional parameter into dst (has = 0 when absent). */
+static void copy_param(const char *v, char *dst, size_t n, int *has)
+{
+    *has = v != NULL;
+    snprintf(dst, n, "%s", v != NULL ? v : "");
+}
+
+/*
+ * The numeric path segment after `prefix` (e.g. "/api/v1/districts/") into out; 0, or -1
+ * when it is not 1..9 digits.
+ */
+static int path_id(struct http_request *req, const char *prefix, char *out, size_t n)
+{
+    const char *p = http_path(req);
+    size_t plen = strlen(prefix), i;
+
+    if (strncmp(p, prefix, plen) != 0)
+        return -1;
+    p += plen;
+    for (i = 0; p[i] >= '0' && p[i] <= '9'; i++)
+        ;
+    if (i == 0 || i > 9 || i >= n || (p[i] != '/' && p[i] != '\0'))
+        return -1;
+    memcpy(out, p, i);
+    out[i] = '\0';
+    return 0;
+}
+
+static const char *const p_lang[] = {"lang", NULL};
+static const char *const p_districts[] = {"lang", "state", "q", NULL};
+static const char *const p_history[] = {"lang", "months", NULL};
+static const char *const p_comparison[] = {"lang", "metric", NULL};
+
+static void states_run(struct http_request *req)
+{
+    struct api_call *call = call_new(req, Q_STATES, "unknown_state", p_lang);
+
+    if (call != NULL)
+        fetch(call);
+}
+
+static void districts_run(struct http_request *req)
+{
+    struct api_call *call = call_new(req, Q_DISTRICTS, "unknown_state", p_districts);
+
+    if (call == NULL)
+        return;
+    copy_param(http_param(req, "state"), call->a, sizeof(call->a), &call->has_a);
+    copy_param(http_param(req, "q"), call->b, sizeof(call->b), &call->has_b);
+    fetch(call);
+}
+
+/* A validated coordinate, rounded to 2 decimals; -1 when missing or outside [lo, hi]. */
+static int coordinate(struct http_request *req, const char *name, double lo, double hi, double *out)
+{
+    const char *s = http_param(req, name);
+    char *end = NULL;
+    double d;
+
+    if (s == NULL)
+        return -1;
+    errno = 0;
+    d = strtod(s, &end); /* v_lat/v_lon accepted plain decimal notation */
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(d))
+        return -1;
+    d = round(d * 100.0) / 100.0;
+    if (d < lo || d > hi)
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static void nearby_run(struct http_request *req)
+{
+    struct api_call *call;
+    double lat, lon;
+
+    if (coordinate(req, "lat", API_LAT_MIN, API_LAT_MAX, &lat) != 0) {
+        reply_bad_param(req, "lat");
+        return;
+    }
+    if (coordinate(req, "lon", API_LON_MIN, API_LON_MAX, &lon) != 0) {
+        reply_bad_param(req, "lon");
+        return;
+    }
+    call = xcalloc(1, sizeof(*call));
+    call->req = req;
+    call->kind = Q_NEARBY;
+    call->not_found = "unknown_district";
+    call->gen = api_cache_generation();
+    snprintf(call->lang, sizeof(call->lang), "%s", lang_of(req));
+    call->lat = lat;
+    call->lon = lon;
+    /* Keyed by the rounded coordinates only, so the cache holds no more than they say. */
+    snprintf(call->key, sizeof(call->key), "%s|%s|%.2f|%.2f", http_path(req), call->lang, lat, lon);
+    if (serve_cached(req, call->key)) {
+        free(call);
+        return;
+    }
+    fetch(call);
+}
+
+static void summary_run(struct http_request *req)
+{
+    struct api_call *call;
+    char id[16];
+
+    if (path_id(req, "/api/v1/districts/", id, sizeof(id)) != 0) {
+        reply_not_found(req, "unknown_district");
+        return;
+    }
+    call = call_new(req, Q_SUMMARY, "unknown_district", p_lang);
+    if (call == NULL)
+        return;
+    copy_param(id, call->a, sizeof(call->a), &call->has_a);
+    fetch(call);
+}
+
+static void history_run(struct http_request *req)
+{
+    const char *months = http_param(req, "months");
+    struct api_call *call;
+    char id[16];
+
+    if (path_id(req, "/api/v1/districts/", id, sizeof(id)) != 0) {
+        reply_not_found(req, "unknown_district");
+        return;
+    }
+    call = call_new(req, Q_HISTORY, "unknown_district", p_history);
+    if (call == NULL)
+        return;
+    copy_param(id, call->a, sizeof(call->a), &call->has_a);
+    copy_param(months, call->b, sizeof(call->b), &call->has_b);
+    fetch(call);
+}
+
+static void comparison_run(struct http_request *req)
+{
+    const char *metric = http_param(req, "metric");
+    struct api_call *call;
+    char code[16];
+
+    if (path_id(req, "/api/v1/states/", code, sizeof(code)) != 0) {
+        reply_not_found(req, "unknown_state");
+        return;
+    }
+    if (metric == NULL || !district_store_is_metric(metric)) {
+        reply_bad_param(req, "metric");
+        return;
+    }
+    call = call_new(req, Q_COMPARISON, "unknown_state", p_comparison);
+    if (call == NULL)
+        return;
+    copy_param(code, call->a, sizeof(call->a), &call->has_a);
+    copy_param(metric, call->b, sizeof(call->b), &call->has_b);
+    fetch(call);
+}
+
+/*
+ * The CSV export: one batch query at a time; the next is asked for only once the previous
+ * chunk has been written to the client, so memory stays at one batch however large the
+ * export.
+ */
+struct export
+{
+    struct http_request *req;
+    struct district_store_export cur;
+    int streaming;
+    char state[16];
+    char year[16];
+};
+
+static void export_batch_done(void *arg, enum district_store_status st, const char *text,
+                              size_t len, const char *err);
+
+static void export_finish(struct export *x)
+{
+    http_reply_end(x->req);
+    free(x);
+}
+
+static void export_next(struct http_request *req, void *arg)
+{
+    struct export *x = arg;
+
+    (void)req;
+    if (http_is_gone(x->req) || x->cur.done) {
+        export_finish(x);
+        return;
+    }
+    if (district_store_export_batch(&x->cur, x->state, x->year, export_batch_done, x) != 0) {
+        log_warn("api: export stopped: postgres not started");
+        export_finish(x);
+    }
+}
+
+static void export_batch_done(void *arg, enum district_store_status st, const char *text,
+                              size_t len, const char *err)
+{
+    struct export *x = arg;
+    struct http_request *req = x->req;
+    char disp[96];
+
+    if (!x->streaming) {
+        if (st == DISTRICT_STORE_NOT_FOUND || st == DISTRICT_STORE_NO_DATA ||
+            st == DISTRICT_STORE_ERROR) {
+            if (st == DISTRICT_STORE_NOT_FOUND)
+                reply_not_found(req, "unknown_state");
+            else if (st == DISTRICT_STORE_NO_DATA)
+                reply_no_data(req);
+            else {
+                log_warn("api: export: %s", err != NULL ? err : "?");
+                reply_unavailable(req);
+            }
+            free(x);
+            return;
+        }
+        snprintf(disp, sizeof(disp), "attachment; filename=\"mgnrega_%s%s%s.csv\"", x->state,
+                 x->year[0] != '\0' ? "_" : "", x->year);
+        http_add_header(req, "Content-Disposition", disp);
+        http_add_header(req, "Cache-Control", "public, max-age=60");
+        http_reply_start(req, 200, "text/csv; charset=utf-8");
+        x->streaming = 1;
+        if (http_method(req) == CFG_METHOD_HEAD) {
+            export_finish(x); /* the headers are all HEAD wants */
+            return;
+        }
+    }
+    if (st != DISTRICT_STORE_OK) {
+        /* Mid-stream failure: the status line is gone; make the cut visible. */
+        log_warn("api: export cut short: %s", err != NULL ? err : "?");
+        http_reply_abort(req);
+        free(x);
+        return;
+    }
+    if (http_reply_chunk(req, text, len, export_next, x) != 0)
+        export_finish(x);
+}
+
+static void export_run(struct http_request *req)
+{
+    const char *state = http_param(req, "state");
+    const char *year = http_param(req, "fin_year");
+    struct export *x;
+
+    if (state == NULL) {
+        reply_bad_param(req, "state");
+        return;
+    }
+    x = xcalloc(1, sizeof(*x));
+    x->req = req;
+    snprintf(x->state, sizeof(x->state), "%s", state);
+    snprintf(x->year, sizeof(x->year), "%s", year != NULL ? year : "");
+    if (district_store_export_batch(&x->cur, x->state, year != NULL ? x->year : NULL,
+                                    export_batch_done, x) != 0) {
+        free(x);
+        reply_unavailable(req);
+    }
+}
+
+/* The public handlers: rate limits and CORS first (api_limit.h). */
+void api_states(struct http_request *req)
+{
+    api_limit_run(req, states_run);
+}
+
+void api_districts(struct http_request *req)
+{
+    api_limit_run(req, districts_run);
+}
+
+void api_nearby(struct http_request *req)
+{
+    api_limit_run(req, nearby_run);
+}
+
+void api_summary(struct http_request *req)
+{
+    api_limit_run(req, summary_run);
+}
+
+void api_history(struct http_request *req)
+{
+    api_limit_run(req, history_run);
+}
+
+void api_comparison(struct http_request *req)
+{
+    api_limit_run(req, comparison_run);
+}
+
+void api_export(struct http_request *req)
+{
+    api_limit_run(req, export_run);
+}
+
+static void index_built(void *arg, struct search_index *idx, const char *err)
+{
+    (void)arg;
+    ac.idx_building = 0;
+    if (idx == NULL) {
+        log_warn("api: district search index not built: %s", err != NULL ? err : "?");
+        return;
+    }
+    search_index_free(ac.idx);
+    ac.idx = idx;
+    /* Searches answered with the previous index (or the SQL match) are dropped. */
+    api_cache_clear();
+    log_info("api: district search index: %zu districts", search_index_count(idx));
+}
+
+/* A new data version (or none known yet): rebuild the search index, then the cache. */
+static void set_version(long long version)
+{
+    if ((version != api_cache_version() || ac.idx == NULL) && !ac.idx_building) {
+        ac.idx_building = 1;
+        if (district_store_search_index(index_built, NULL) != 0)
+            ac.idx_building = 0;
+    }
+    api_cache_set_version(version);
+}
+
+/* A decimal number of len bytes at msg into *out; -1 when it is not one. */
+static int parse_ll(const char *msg, size_t len, long long *out)
+{
+    char text[32];
+    char *end;
+
+    if (len == 0 || len >= sizeof(text))
+        return -1;
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    errno = 0;
+    *out = strtoll(text, &end, 10);
+    return errno != 0 || *end != '\0' || *out < 0 ? -1 : 0;
+}
+
+static void epoch_got(void *arg, const redisReply *reply, const char *err)
+{
+    long long e;
+
+    (void)arg;
+    (void)err;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+        parse_ll(reply->str, (size_t)reply->len, &e) == 0)
+        ac.epoch = e;
+}
+
+/* Every answer of the data version tracker: the version, then the invalidation epoch too,
+ * in case a message was missed while Redis was away. */
+static void on_version(void *arg, long long version, int changed)
+{
+    (void)arg;
+    (void)changed;
+    set_version(version);
+    if (rds_is_up() && rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
+        log_debug("api: epoch not polled");
+}
+
+static void on_invalidate_msg(void *arg, const char *msg, size_t len)
+{
+    long long epoch;
+    size_t n;
+
+    (void)arg;
+    if (parse_ll(msg, len, &epoch) == 0)
+        ac.epoch = epoch;
+    n = api_cache_clear();
+    log_info("api: cache dropped on request (%zu entries)", n);
+}
+
+/* The admin key: HISAAB_ADMIN_KEY, else hex HMAC-SHA256(HISAAB_SECRET, ADMIN_KEY_LABEL). */
+static void admin_key_init(const struct config *cfg)
+{
+    const char *env = getenv("HISAAB_ADMIN_KEY");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0, i;
+
+    ac.admin_key[0] = '\0';
+    if (env != NULL && env[0] != '\0') {
+        if (strlen(env) < 16 || strlen(env) >= sizeof(ac.admin_key))
+            log_warn("api: HISAAB_ADMIN_KEY must be 16 to %zu characters; admin disabled",
+                     sizeof(ac.admin_key) - 1);
+        else
+            snprintf(ac.admin_key, sizeof(ac.admin_key), "%s", env);
+        return;
+    }
+    if (cfg->secret == NULL || cfg->secret[0] == '\0')
+        return;
+    if (HMAC(EVP_sha256(), cfg->secret, (int)strlen(cfg->secret),
+             (const unsigned char *)ADMIN_KEY_LABEL, strlen(ADMIN_KEY_LABEL), mac, &mlen) == NULL ||
+        mlen * 2 >= sizeof(ac.admin_key))
+        return;
+    for (i = 0; i < mlen; i++)
+        snprintf(ac.admin_key + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* 1 if the request carries "Authorization: Bearer <admin key>" (constant-time compare). */
+static int is_admin(struct http_request *req)
+{
+    const char *auth = http_header(req, "Authorization");
+    size_t klen = strlen(ac.admin_key);
+
+    if (klen == 0 || auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return strlen(auth) == klen && CRYPTO_memcmp(auth, ac.admin_key, klen) == 0;
+}
+
+struct invalidate {
+    struct http_request *req;
+    size_t dropped;
+};
+
+static void invalidate_published(void *arg, const redisReply *reply, const char *err)
+{
+    struct invalidate *inv = arg;
+    json_t *doc;
+    char ts[32];
+
+    now_iso(ts, sizeof(ts));
+    /* subscribers: worker processes (this one included) that got the message. */
+    doc = json_pack(
+        "{s:s, s:{s:I, s:b, s:I, s:I}, s:s, s:b, s:s}", "status", "ok", "data", "dropped",
+        (json_int_t)inv->dropped, "other_workers_notified",
+        reply != NULL && reply->type == REDIS_REPLY_INTEGER, "subscribers",
+        (json_int_t)(reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0),
+        "data_version", (json_int_t)api_cache_version(), "timestamp", ts, "cached", 0, "version",
+        API_VERSION);
+    if (reply == NULL)
+        log_warn("api: cache invalidation not published: %s", err != NULL ? err : "?");
+    http_add_header(inv->req, "Cache-Control", "no-store");
+    http_reply_json(inv->req, 200, doc);
+    free(inv);
+}
+
+/* The new epoch: tell every worker (this one included) to use it and drop its cache. */
+static void epoch_bumped(void *arg, const redisReply *reply, const char *err)
+{
+    struct invalidate *inv = arg;
+    char e[32];
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        invalidate_published(inv, NULL, err != NULL ? err : "unexpected reply");
+        return;
+    }
+    ac.epoch = reply->integer;
+    snprintf(e, sizeof(e), "%lld", reply->integer);
+    if (rds_command(invalidate_published, inv, "PUBLISH %s %s", INVALIDATE_CHANNEL, e) != 0)
+        invalidate_published(inv, NULL, "redis not configured");
+}
+
+static void invalidate_run(struct http_request *req)
+{
+    struct invalidate *inv;
+
+    if (ac.admin_key[0] == '\0') {
+        http_reply_error(req, 403, "forbidden", "Administration is not enabled on this server.");
+        return;
+    }
+    if (!is_admin(req)) {
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_reply_error(req, 401, "unauthorized", "A valid administrator key is required.");
+        return;
+    }
+    inv = xcalloc(1, sizeof(*inv));
+    inv->req = req;
+    inv->dropped = api_cache_clear();
+    log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
+    if (rds_command(epoch_bumped, inv, "INCR %s", EPOCH_KEY) != 0)
+        invalidate_published(inv, NULL, "redis not configured");
+}
+
+/* Rate limited like the rest, so guessing the key costs as much as any request. */
+void api_cache_invalidate(struct http_request *req)
+{
+    api_limit_run(req, invalidate_run);
+}
+
+int api_init(struct event_base *base, const struct config *cfg)
+{
+    int rc = -1;
+
+    (void)base;
+    ac.max_age_s = (long long)(cfg->max_data_age_hours > 0 ? cfg->max_data_age_hours : 2160) * 3600;
+    snprintf(ac.cache_control, sizeof(ac.cache_control), "public, max-age=%d",
+             cfg->cache_max_age >= 0 ? cfg->cache_max_age : 300);
+    admin_key_init(cfg);
+    api_limit_init(cfg);
+    api_cache_clear();
+    if (data_version_listen(on_version, NULL) != 0) {
+        log_error("api: cannot follow the data version");
+        goto out;
+    }
+    if (rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
+        log_debug("api: no redis: answers are not shared between workers");
+    /* Without Redis (not configured) the data version poll alone keeps the cache honest. */
+    if (cfg->redis_url != NULL && cfg->redis_url[0] != '\0' &&
+        rds_subscribe(INVALIDATE_CHANNEL, on_invalidate_msg, NULL) != 0)
+        log_warn("api: cannot subscribe to Redis; admin invalidations reach this worker only");
+    rc = 0;
+out:
+    return rc;
+}
+
+void api_exit(void)
+{
+    api_cache_clear();
+    api_limit_exit();
+    search_index_free(ac.idx);
+    ac.idx = NULL;
+}

@@ -1,0 +1,586 @@
+/*
+ * Asynchronous Redis on libevent; see rds.h.
+ *
+ * hiredis owns each command's callback record until it delivers a reply or frees the
+ * context (then with a NULL reply), so our per-command struct rcmd lives exactly that
+ * long. The caller's callback may have run earlier (on timeout); `done` remembers it so
+ * the late reply is dropped. A command that fails before reaching hiredis (Redis down,
+ * too many pending) is answered from a zero timer, never inside rds_command().
+ *
+ * Each connection (struct rconn) is DOWN (a timer will reconnect it), CONNECTING (a
+ * hiredis context exists; AUTH/SELECT are queued first, so commands written meanwhile
+ * follow them) or READY. When we give up on a context ourselves we clear rconn.ac before
+ * redisAsyncFree(), which tells the disconnect callback the context is no longer ours.
+ */
+#include "backend/rds.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+
+#define RDS_BACKOFF_MIN_MS 100
+#define RDS_BACKOFF_MAX_MS 5000
+#define RDS_CONNECT_TIMEOUT_MIN_MS 2000
+#define RDS_HANG_MIN_MS 5000
+#define RDS_CHANNEL_MAX 256
+
+enum rconn_state { RC_DOWN, RC_CONNECTING, RC_READY };
+enum rcmd_state { CMD_NEW, CMD_SENT, CMD_FAILING };
+
+struct rconn {
+    const char *name;
+    int is_sub;
+    redisAsyncContext *ac;
+    enum rconn_state state;
+    int connected;       /* the TCP connect completed */
+    int setup_pending;   /* AUTH/SELECT replies still awaited */
+    struct event *timer; /* reconnect backoff (DOWN) or connect timeout (CONNECTING) */
+    int backoff_ms;
+    int down; /* a connect attempt failed since the last READY: fail fast */
+};
+
+struct rcmd {
+    TAILQ_ENTRY(rcmd) link; /* in rds.failing while CMD_FAILING */
+    enum rcmd_state state;
+    rds_reply_fn cb;
+    void *arg;
+    struct event *timer;   /* timeout, then hang watchdog; zero-delay when FAILING */
+    redisAsyncContext *ac; /* the context it was sent on (CMD_SENT) */
+    int done;              /* the caller's callback has run */
+    char *fail;
+};
+
+struct rsub {
+    char *channel;
+    rds_message_fn fn;
+    void *arg;
+};
+
+static struct {
+    int started;
+    int shutting_down;
+    struct event_base *base;
+    char host[256];
+    int port;
+    int db;
+    char *user;
+    char *password;
+    int timeout_ms;
+    int connect_timeout_ms;
+    int hang_ms;
+    struct rconn cmd;
+    struct rconn sub;
+    struct rsub subs[RDS_MAX_SUBS];
+    int nsubs;
+    int npending;
+    TAILQ_HEAD(, rcmd) failing;
+} rds;
+
+static void conn_connect(struct rconn *rc);
+
+static struct timeval ms_tv(int ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return tv;
+}
+
+static void cmd_free(struct rcmd *c)
+{
+    if (c->timer != NULL)
+        event_free(c->timer);
+    free(c->fail);
+    free(c);
+}
+
+static void cmd_fail_later(struct rcmd *c, const char *msg)
+{
+    struct timeval tv = ms_tv(0);
+
+    c->fail = xstrdup(msg);
+    c->state = CMD_FAILING;
+    TAILQ_INSERT_TAIL(&rds.failing, c, link);
+    event_add(c->timer, &tv);
+}
+
+static void conn_schedule(struct rconn *rc, int delay_ms)
+{
+    struct timeval tv = ms_tv(delay_ms);
+
+    event_del(rc->timer);
+    event_add(rc->timer, &tv);
+}
+
+static void bump_backoff(struct rconn *rc)
+{
+    if (rc->backoff_ms < RDS_BACKOFF_MIN_MS)
+        rc->backoff_ms = RDS_BACKOFF_MIN_MS;
+    else if (rc->backoff_ms < RDS_BACKOFF_MAX_MS)
+        rc->backoff_ms *= 2;
+    if (rc->backoff_ms > RDS_BACKOFF_MAX_MS)
+        rc->backoff_ms = RDS_BACKOFF_MAX_MS;
+}
+
+/* A connect attempt failed (the context is gone or going): back off and retry. */
+static void conn_failed(struct rconn *rc, const char *why)
+{
+    rc->ac = NULL;
+    rc->state = RC_DOWN;
+    rc->connected = 0;
+    bump_backoff(rc);
+    conn_schedule(rc, rc->backoff_ms);
+    if (!rc->down) {
+        rc->down = 1;
+        log_warn("%s unavailable: %s", rc->name, why != NULL ? why : "connect failed");
+    } else {
+        log_debug("%s: connect failed: %s", rc->name, why != NULL ? why : "?");
+    }
+}
+
+/*
+ * Give up on the current context ourselves. Its pending callbacks run now with NULL
+ * replies (or right after the hiredis callback we are in returns).
+ */
+static void conn_drop(struct rconn *rc, int delay_ms)
+{
+    redisAsyncContext *ac = rc->ac;
+
+    rc->ac = NULL;
+    rc->state = RC_DOWN;
+    rc->connected = 0;
+    conn_schedule(rc, delay_ms);
+    if (ac != NULL)
+        redisAsyncFree(ac);
+}
+
+static void sub_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    struct rsub *s = privdata;
+    redisReply *kind, *payload;
+
+    (void)ac;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+        return;
+    kind = reply->element[0];
+    payload = reply->element[2];
+    if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "message") != 0)
+        return;
+    if (payload->type != REDIS_REPLY_STRING)
+        return;
+    s->fn(s->arg, payload->str, (size_t)payload->len);
+}
+
+static void sub_send(struct rsub *s)
+{
+    if (rds.sub.ac == NULL || rds.sub.state != RC_READY)
+        return;
+    if (redisAsyncCommand(rds.sub.ac, sub_message, s, "SUBSCRIBE %s", s->channel) != REDIS_OK)
+        log_warn("redis subscriber: cannot subscribe to %s", s->channel);
+}
+
+static void conn_ready(struct rconn *rc)
+{
+    int i;
+
+    event_del(rc->timer);
+    rc->state = RC_READY;
+    rc->backoff_ms = 0;
+    if (rc->down)
+        log_info("%s available again", rc->name);
+    rc->down = 0;
+    if (rc->is_sub)
+        for (i = 0; i < rds.nsubs; i++)
+            sub_send(&rds.subs[i]);
+}
+
+static void setup_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    struct rconn *rc = privdata;
+
+    if (reply == NULL || rc->ac != ac)
+        return; /* the context is going away; the disconnect path handles it */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        if (!rc->down)
+            log_error("%s: setup command refused: %s", rc->name, reply->str);
+        else
+            log_debug("%s: setup command refused: %s", rc->name, reply->str);
+        bump_backoff(rc);
+        rc->down = 1;
+        conn_drop(rc, rc->backoff_ms);
+        return;
+    }
+    if (--rc->setup_pending == 0 && rc->connected)
+        conn_ready(rc);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    struct rconn *rc = cac->data;
+
+    if (rc == NULL || rc->ac != cac)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this returns. */
+        conn_failed(rc, cac->errstr);
+        return;
+    }
+    rc->connected = 1;
+    if (rc->setup_pending == 0)
+        conn_ready(rc);
+}
+
+static void on_disconnect(const redisAsyncContext *cac, int status)
+{
+    struct rconn *rc = cac->data;
+
+    (void)status;
+    if (rc == NULL || rc->ac != cac)
+        return; /* dropped by us */
+    log_warn("%s: connection lost: %s", rc->name, cac->errstr[0] ? cac->errstr : "closed");
+    rc->ac = NULL;
+    rc->state = RC_DOWN;
+    rc->connected = 0;
+    conn_schedule(rc, rc->backoff_ms);
+}
+
+static void conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct rconn *rc = arg;
+
+    (void)fd;
+    (void)what;
+    if (rc->state == RC_DOWN) {
+        conn_connect(rc);
+    } else if (rc->state == RC_CONNECTING) {
+        log_debug("%s: connect timeout", rc->name);
+        bump_backoff(rc);
+        if (!rc->down)
+            log_warn("%s unavailable: connect timeout", rc->name);
+        rc->down = 1;
+        conn_drop(rc, rc->backoff_ms);
+    }
+}
+
+static void conn_connect(struct rconn *rc)
+{
+    redisAsyncContext *ac;
+    struct timeval tv;
+    char msg[256];
+
+    ac = redisAsyncConnect(rds.host, rds.port);
+    if (ac == NULL) {
+        conn_failed(rc, "out of memory");
+        return;
+    }
+    if (ac->err) {
+        snprintf(msg, sizeof(msg), "%s", ac->errstr);
+        redisAsyncFree(ac);
+        conn_failed(rc, msg);
+        return;
+    }
+    ac->data = rc;
+    if (redisLibeventAttach(ac, rds.base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        conn_failed(rc, "cannot attach to the event loop");
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    rc->ac = ac;
+    rc->state = RC_CONNECTING;
+    rc->connected = 0;
+    rc->setup_pending = 0;
+    /* Queued before anything else, so later commands run authenticated in the right db. */
+    if (rds.password != NULL) {
+        int st = rds.user != NULL
+                     ? redisAsyncCommand(ac, setup_reply, rc, "AUTH %s %s", rds.user, rds.password)
+                     : redisAsyncCommand(ac, setup_reply, rc, "AUTH %s", rds.password);
+        if (st == REDIS_OK)
+            rc->setup_pending++;
+    }
+    if (!rc->is_sub && rds.db != 0 &&
+        redisAsyncCommand(ac, setup_reply, rc, "SELECT %d", rds.db) == REDIS_OK)
+        rc->setup_pending++;
+    tv = ms_tv(rds.connect_timeout_ms);
+    event_del(rc->timer);
+    event_add(rc->timer, &tv);
+}
+
+static void cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    struct rcmd *c = privdata;
+    const char *err = NULL;
+
+    (void)ac;
+    if (rds.npending > 0)
+        rds.npending--;
+    if (c->done) {
+        cmd_free(c);
+        return;
+    }
+    c->done = 1;
+    event_del(c->timer);
+    if (reply == NULL)
+        err = rds.shutting_down ? "shutdown" : "connection lost";
+    else if (reply->type == REDIS_REPLY_ERROR)
+        err = reply->str != NULL ? reply->str : "error";
+    c->cb(c->arg, err != NULL ? NULL : reply, err);
+    cmd_free(c);
+}
+
+static void cmd_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct rcmd *c = arg;
+    struct timeval tv;
+
+    (void)fd;
+    (void)what;
+    if (c->state == CMD_FAILING) {
+        TAILQ_REMOVE(&rds.failing, c, link);
+        c->done = 1;
+        c->cb(c->arg, NULL, c->fail);
+        cmd_free(c);
+        return;
+    }
+    if (!c->done) {
+        /* Arm the hang watchdog first: the callback may free c (via rds_shutdown()). */
+        tv = ms_tv(rds.hang_ms);
+        event_add(c->timer, &tv);
+        c->done = 1;
+        c->cb(c->arg, NULL, "timeout");
+        return;
+    }
+    /* Still unanswered long after its timeout: the connection is hung. */
+    if (rds.cmd.ac == c->ac && c->ac != NULL) {
+        log_warn("redis: no reply for %d ms; reconnecting", rds.hang_ms);
+        conn_drop(&rds.cmd, 0); /* frees c through cmd_reply(NULL) */
+    }
+}
+
+/* Split "[[user]:password@]host[:port][/db]" (after "redis://"). */
+static int parse_url(const char *url)
+{
+    const char *p, *at, *slash, *hp_end, *colon;
+    char tmp[32];
+    char *end;
+    long v;
+    size_t n;
+    int rc = -1;
+
+    if (strncmp(url, "redis://", 8) != 0)
+        goto out;
+    p = url + 8;
+    slash = strchr(p, '/');
+    hp_end = slash != NULL ? slash : p + strlen(p);
+    at = NULL;
+    for (const char *q = p; q < hp_end; q++)
+        if (*q == '@')
+            at = q;
+    if (at != NULL) {
+        colon = memchr(p, ':', (size_t)(at - p));
+        if (colon == NULL)
+            goto out;
+        if (colon > p)
+            rds.user = xstrndup(p, (size_t)(colon - p));
+        rds.password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+    }
+    colon = memchr(p, ':', (size_t)(hp_end - p));
+    n = (size_t)((colon != NULL ? colon : hp_end) - p);
+    if (n == 0 || n >= sizeof(rds.host))
+        goto out;
+    memcpy(rds.host, p, n);
+    rds.host[n] = '\0';
+    rds.port = 6379;
+    if (colon != NULL) {
+        n = (size_t)(hp_end - colon - 1);
+        if (n == 0 || n >= sizeof(tmp))
+            goto out;
+        memcpy(tmp, colon + 1, n);
+        tmp[n] = '\0';
+        errno = 0;
+        v = strtol(tmp, &end, 10);
+        if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+            goto out;
+        rds.port = (int)v;
+    }
+    rds.db = 0;
+    if (slash != NULL && slash[1] != '\0') {
+        errno = 0;
+        v = strtol(slash + 1, &end, 10);
+        if (errno != 0 || *end != '\0' || end == slash + 1 || v < 0 || v > 1000000)
+            goto out;
+        rds.db = (int)v;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static void conn_setup(struct rconn *rc, const char *name, int is_sub)
+{
+    rc->name = name;
+    rc->is_sub = is_sub;
+    rc->state = RC_DOWN;
+    rc->timer = evtimer_new(rds.base, conn_timer, rc);
+    if (rc->timer == NULL) {
+        log_error("redis: cannot create a timer");
+        abort();
+    }
+}
+
+static void free_url(void)
+{
+    free(rds.user);
+    free(rds.password);
+    rds.user = NULL;
+    rds.password = NULL;
+}
+
+int rds_init(struct event_base *base, const char *url, int timeout_ms)
+{
+    int rc = -1;
+
+    if (rds.started || base == NULL || url == NULL || timeout_ms <= 0)
+        goto out;
+    memset(&rds, 0, sizeof(rds));
+    TAILQ_INIT(&rds.failing);
+    if (parse_url(url) != 0) {
+        log_error("redis: bad URL (want redis://host:port/db)");
+        free_url();
+        goto out;
+    }
+    rds.base = base;
+    rds.timeout_ms = timeout_ms;
+    rds.connect_timeout_ms =
+        timeout_ms * 2 > RDS_CONNECT_TIMEOUT_MIN_MS ? timeout_ms * 2 : RDS_CONNECT_TIMEOUT_MIN_MS;
+    rds.hang_ms = timeout_ms * 10 > RDS_HANG_MIN_MS ? timeout_ms * 10 : RDS_HANG_MIN_MS;
+    conn_setup(&rds.cmd, "redis", 0);
+    conn_setup(&rds.sub, "redis subscriber", 1);
+    rds.started = 1;
+    conn_connect(&rds.cmd);
+    rc = 0;
+out:
+    return rc;
+}
+
+int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
+{
+    struct rcmd *c;
+    struct timeval tv;
+    va_list ap;
+    redisAsyncContext *ac = rds.cmd.ac;
+    int rc = -1;
+    int st;
+
+    if (!rds.started || cb == NULL || fmt == NULL)
+        goto out;
+    c = xcalloc(1, sizeof(*c));
+    c->cb = cb;
+    c->arg = arg;
+    c->timer = evtimer_new(rds.base, cmd_timer, c);
+    if (c->timer == NULL) {
+        log_error("redis: cannot create a timer");
+        abort();
+    }
+    rc = 0;
+    if (ac == NULL || rds.cmd.down || (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
+        cmd_fail_later(c, "redis unavailable");
+        goto out;
+    }
+    if (rds.npending >= RDS_MAX_PENDING) {
+        cmd_fail_later(c, "busy");
+        goto out;
+    }
+    va_start(ap, fmt);
+    st = redisvAsyncCommand(ac, cmd_reply, c, fmt, ap);
+    va_end(ap);
+    if (st != REDIS_OK) {
+        cmd_fail_later(c, "cannot send command");
+        goto out;
+    }
+    c->state = CMD_SENT;
+    c->ac = ac;
+    rds.npending++;
+    tv = ms_tv(rds.timeout_ms);
+    event_add(c->timer, &tv);
+out:
+    return rc;
+}
+
+int rds_is_up(void)
+{
+    return rds.started && rds.cmd.state == RC_READY;
+}
+
+int rds_subscribe(const char *channel, rds_message_fn fn, void *arg)
+{
+    struct rsub *s;
+    size_t n;
+    int rc = -1;
+
+    if (!rds.started || channel == NULL || fn == NULL || rds.nsubs >= RDS_MAX_SUBS)
+        goto out;
+    n = strlen(channel);
+    if (n == 0 || n > RDS_CHANNEL_MAX)
+        goto out;
+    s = &rds.subs[rds.nsubs++];
+    s->channel = xstrdup(channel);
+    s->fn = fn;
+    s->arg = arg;
+    if (rds.sub.ac == NULL && rds.sub.state == RC_DOWN &&
+        !event_pending(rds.sub.timer, EV_TIMEOUT, NULL))
+        conn_connect(&rds.sub);
+    else
+        sub_send(s);
+    rc = 0;
+out:
+    return rc;
+}
+
+void rds_shutdown(void)
+{
+    struct rcmd *c;
+    struct rconn *conns[2] = {&rds.sub, &rds.cmd};
+    int i;
+
+    if (!rds.started)
+        return;
+    rds.started = 0;
+    rds.shutting_down = 1;
+    for (i = 0; i < 2; i++) {
+        struct rconn *rc = conns[i];
+        redisAsyncContext *ac = rc->ac;
+        rc->ac = NULL;
+        rc->state = RC_DOWN;
+        event_free(rc->timer);
+        rc->timer = NULL;
+        if (ac != NULL)
+            redisAsyncFree(ac);
+    }
+    while ((c = TAILQ_FIRST(&rds.failing)) != NULL) {
+        TAILQ_REMOVE(&rds.failing, c, link);
+        c->done = 1;
+        c->cb(c->arg, NULL, "shutdown");
+        cmd_free(c);
+    }
+    for (i = 0; i < rds.nsubs; i++)
+        free(rds.subs[i].channel);
+    rds.nsubs = 0;
+    free_url();
+}

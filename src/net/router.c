@@ -1,0 +1,361 @@
+/*
+ * The router (see router.h): path -> route -> method check -> declared, validated params.
+ *
+ * Exact paths sit in one array sorted by path and are found with bsearch(); regex routes
+ * are tried afterwards in file order and must match the whole path. Parameters are split
+ * on '&' and '=' here and percent-decoded (with '+' as a blank) by libevent's
+ * evhttp_uridecode(). We do not use evhttp_parse_query_str(): it throws away the whole
+ * query when one pair lacks '=' ("?a=1&flag") or is empty ("a=1&&b=2"), leaves keys
+ * encoded, and silently truncates a value at "%00". Here a malformed pair is only skipped,
+ * and a declared value that decodes to a NUL byte is rejected.
+ */
+#include "net/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "core/mem.h"
+
+#define ROUTER_PATH_MAX 2048  /* longer paths are never routed */
+#define ROUTER_VALUE_MAX 1024 /* longest decoded parameter value */
+#define ROUTER_KEY_MAX 256    /* longest raw parameter name looked at */
+
+struct exact {
+    const char *path;
+    const struct cfg_route *route;
+    void *handler;
+    size_t order; /* file order, so the first of two equal paths wins after sorting */
+};
+
+struct regex_route {
+    const struct cfg_route *route;
+    void *handler;
+};
+
+struct router {
+    struct exact *exact;
+    size_t nexact;
+    struct regex_route *rx;
+    size_t nrx;
+};
+
+static int exact_cmp(const void *a, const void *b)
+{
+    const struct exact *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+
+    if (c != 0)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int exact_key_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct exact *)elem)->path);
+}
+
+struct router *router_new(const struct config *cfg, router_lookup_fn lookup, char *err,
+                          size_t errlen)
+{
+    struct router *r = xcalloc(1, sizeof(*r));
+    size_t i, j, total = 0, order = 0;
+
+    for (i = 0; i < cfg->ndomains; i++)
+        total += cfg->domains[i].nroutes;
+    r->exact = xcalloc(total, sizeof(*r->exact));
+    r->rx = xcalloc(total, sizeof(*r->rx));
+
+    for (i = 0; i < cfg->ndomains; i++) {
+        for (j = 0; j < cfg->domains[i].nroutes; j++) {
+            const struct cfg_route *rt = &cfg->domains[i].routes[j];
+            void *h = NULL;
+            if (lookup != NULL) {
+                h = lookup(rt->handler);
+                if (h == NULL) {
+                    if (err != NULL && errlen > 0)
+                        snprintf(err, errlen, "%s:%d: unknown handler '%s'",
+                                 cfg->path != NULL ? cfg->path : "(config)", rt->line, rt->handler);
+                    router_free(r);
+                    return NULL;
+                }
+            }
+            if (rt->is_regex) {
+                r->rx[r->nrx].route = rt;
+                r->rx[r->nrx].handler = h;
+                r->nrx++;
+            } else {
+                r->exact[r->nexact].path = rt->path;
+                r->exact[r->nexact].route = rt;
+                r->exact[r->nexact].handler = h;
+                r->exact[r->nexact].order = order;
+                r->nexact++;
+            }
+            order++;
+        }
+    }
+    if (r->nexact > 1)
+        qsort(r->exact, r->nexact, sizeof(*r->exact), exact_cmp);
+    return r;
+}
+
+void router_free(struct router *r)
+{
+    if (r == NULL)
+        return;
+    free(r->exact);
+    free(r->rx);
+    free(r);
+}
+
+unsigned router_method_bit(const char *name)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } methods[] = {{"GET", CFG_METHOD_GET},       {"HEAD", CFG_METHOD_HEAD},
+                   {"POST", CFG_METHOD_POST},     {"PUT", CFG_METHOD_PUT},
+                   {"DELETE", CFG_METHOD_DELETE}, {"OPTIONS", CFG_METHOD_OPTIONS},
+                   {"PATCH", CFG_METHOD_PATCH}};
+    size_t i;
+
+    if (name == NULL)
+        return 0;
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (strcmp(methods[i].name, name) == 0)
+            return methods[i].bit;
+    }
+    return 0;
+}
+
+/* "GET, POST": the methods the route declares, in a fixed order. */
+static void build_allow(unsigned methods, char *out, size_t outlen)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } order[] = {{CFG_METHOD_GET, "GET"},       {CFG_METHOD_HEAD, "HEAD"},
+                 {CFG_METHOD_POST, "POST"},     {CFG_METHOD_PUT, "PUT"},
+                 {CFG_METHOD_DELETE, "DELETE"}, {CFG_METHOD_OPTIONS, "OPTIONS"},
+                 {CFG_METHOD_PATCH, "PATCH"}};
+    size_t i, used = 0;
+
+    out[0] = '\0';
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        int n;
+        if (!(methods & order[i].bit))
+            continue;
+        n = snprintf(out + used, outlen - used, "%s%s", used > 0 ? ", " : "", order[i].name);
+        if (n < 0 || (size_t)n >= outlen - used)
+            break; /* cannot happen: all seven fit in 64 bytes */
+        used += (size_t)n;
+    }
+}
+
+static int value_ok(const struct cfg_validator *v, const char *value)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type == CFG_VALIDATOR_REGEX)
+        return regexec(&v->re, value, 0, NULL, 0) == 0;
+    return v->fn != NULL && v->fn(value) == 1;
+}
+
+static const struct cfg_param *declared(const struct cfg_route *rt, int where, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < rt->nparams; i++) {
+        if ((rt->params[i].where & where) && strcmp(rt->params[i].name, name) == 0)
+            return &rt->params[i];
+    }
+    return NULL;
+}
+
+static int already_have(const struct router_match *m, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < m->nparams; i++) {
+        if (strcmp(m->params[i].name, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Decode the first n bytes of s; returns a malloc'd string (caller frees), or NULL if it
+ * does not decode to at most max bytes free of NUL.
+ */
+static char *decode(const char *s, size_t n, size_t max)
+{
+    char *raw, *dec;
+    size_t dlen = 0;
+
+    raw = xstrndup(s, n);
+    dec = evhttp_uridecode(raw, 1, &dlen);
+    free(raw);
+    if (dec != NULL && (dlen > max || strlen(dec) != dlen)) {
+        free(dec);
+        dec = NULL;
+    }
+    return dec;
+}
+
+/*
+ * Collect the parameters of one source (a query string or a form body) that the route
+ * declares for `where`. Returns 0, or -1 with m->bad_param set when a declared value is
+ * too long, does not decode, or fails its validator.
+ */
+static int collect(const struct cfg_route *rt, int where, const char *s, size_t len,
+                   struct router_match *m)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        const char *seg = s + i, *amp, *eq, *val;
+        size_t seglen, klen, vlen;
+        const struct cfg_param *pa;
+        char *key, *value;
+
+        amp = memchr(seg, '&', len - i);
+        seglen = amp != NULL ? (size_t)(amp - seg) : len - i;
+        i += seglen + 1;
+        eq = memchr(seg, '=', seglen);
+        klen = eq != NULL ? (size_t)(eq - seg) : seglen;
+        val = eq != NULL ? eq + 1 : seg + seglen;
+        vlen = eq != NULL ? seglen - klen - 1 : 0;
+        if (klen == 0 || klen > ROUTER_KEY_MAX)
+            continue;
+
+        key = decode(seg, klen, ROUTER_KEY_MAX);
+        if (key == NULL)
+            continue;
+        pa = declared(rt, where, key);
+        free(key);
+        if (pa == NULL || already_have(m, pa->name))
+            continue; /* undeclared: dropped; repeated: the first value wins */
+        if (m->nparams == ROUTER_MAX_PARAMS)
+            continue;
+
+        /* Each decoded byte takes at most 3 encoded ones ("%41"). */
+        value = vlen <= 3 * ROUTER_VALUE_MAX ? decode(val, vlen, ROUTER_VALUE_MAX) : NULL;
+        if (value == NULL || !value_ok(pa->validator, value)) {
+            free(value);
+            m->bad_param = pa->name;
+            return -1;
+        }
+        m->params[m->nparams].name = pa->name;
+        m->params[m->nparams].value = value;
+        m->nparams++;
+    }
+    return 0;
+}
+
+static const struct exact *find_exact(const struct router *r, const char *path)
+{
+    const struct exact *e;
+
+    if (r->nexact == 0)
+        return NULL;
+    e = bsearch(path, r->exact, r->nexact, sizeof(*r->exact), exact_key_cmp);
+    /* bsearch may land on any of several equal paths: step back to the first. */
+    while (e != NULL && e > r->exact && strcmp((e - 1)->path, path) == 0)
+        e--;
+    return e;
+}
+
+void router_match(const struct router *r, unsigned method, const char *path, const char *query,
+                  const char *form, size_t form_len, struct router_match *m)
+{
+    const struct cfg_route *rt = NULL;
+    void *handler = NULL;
+    const struct exact *e;
+    size_t plen, i;
+    unsigned allowed;
+
+    memset(m, 0, sizeof(*m));
+    m->status = ROUTER_NOT_FOUND;
+    if (r == NULL || path == NULL)
+        return;
+    plen = strnlen(path, ROUTER_PATH_MAX + 1);
+    if (plen > ROUTER_PATH_MAX)
+        return;
+
+    e = find_exact(r, path);
+    if (e != NULL) {
+        rt = e->route;
+        handler = e->handler;
+    } else {
+        for (i = 0; i < r->nrx; i++) {
+            regmatch_t pm[1];
+            if (regexec(&r->rx[i].route->re, path, 1, pm, 0) == 0 && pm[0].rm_so == 0 &&
+                (size_t)pm[0].rm_eo == plen) {
+                rt = r->rx[i].route;
+                handler = r->rx[i].handler;
+                break;
+            }
+        }
+    }
+    if (rt == NULL)
+        return;
+    m->route = rt;
+
+    allowed = rt->methods;
+    if (allowed & CFG_METHOD_GET)
+        allowed |= CFG_METHOD_HEAD;
+    /* Exactly one known bit, and one the route allows. */
+    if (method == 0 || (method & (method - 1)) != 0 || !(method & allowed)) {
+        m->status = ROUTER_BAD_METHOD;
+        build_allow(rt->methods, m->allow, sizeof(m->allow));
+        return;
+    }
+
+    if (method == CFG_METHOD_GET || method == CFG_METHOD_HEAD) {
+        if (query != NULL && collect(rt, CFG_PARAM_QS_GET, query, strlen(query), m) != 0)
+            goto bad;
+    } else if (method == CFG_METHOD_POST) {
+        if (query != NULL && collect(rt, CFG_PARAM_QS_POST, query, strlen(query), m) != 0)
+            goto bad;
+        if (form != NULL && collect(rt, CFG_PARAM_POST, form, form_len, m) != 0)
+            goto bad;
+    }
+    m->status = ROUTER_OK;
+    m->handler = handler;
+    return;
+bad:
+    m->status = ROUTER_BAD_PARAM;
+    for (i = 0; i < m->nparams; i++) {
+        free(m->params[i].value);
+        m->params[i].value = NULL;
+    }
+    m->nparams = 0;
+}
+
+void router_match_free(struct router_match *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->nparams; i++) {
+        free(m->params[i].value);
+        m->params[i].value = NULL;
+    }
+    m->nparams = 0;
+}
+
+const char *router_param(const struct router_match *m, const char *name)
+{
+    size_t i;
+
+    if (m == NULL || name == NULL)
+        return NULL;
+    for (i = 0; i < m->nparams; i++) {
+        if (strcmp(m->params[i].name, name) == 0)
+            return m->params[i].value;
+    }
+    return NULL;
+}
