@@ -24,15 +24,15 @@ struct event_base;
 #define CURLM_MAX_HEADERS 16
 
 struct curlm_request {
-    const char *method;  /* "GET" (default when NULL), "POST", ... */
-    const char *url;     /* http:// or https:// */
+    const char *method;                         /* "GET" (default when NULL), "POST", ... */
+    const char *url;                            /* http:// or https:// */
     const char *headers[CURLM_MAX_HEADERS + 1]; /* "Name: value", NULL-terminated */
-    const char *body;    /* request body (copied), or NULL */
+    const char *body;                           /* request body (copied), or NULL */
     size_t body_len;
-    const char *userpwd; /* "user:password" for HTTP basic auth, or NULL */
-    long timeout_ms;     /* whole transfer; 0 = CURLM_DEFAULT_TIMEOUT_MS */
+    const char *userpwd;     /* "user:password" for HTTP basic auth, or NULL */
+    long timeout_ms;         /* whole transfer; 0 = CURLM_DEFAULT_TIMEOUT_MS */
     long connect_timeout_ms; /* 0 = min(timeout, 10 s) */
-    size_t max_body;     /* response cap; 0 = CURLM_BODY_MAX */
+    size_t max_body;         /* response cap; 0 = CURLM_BODY_MAX */
 };
 
 /* A finished transfer. done is 1 when an HTTP answer came back (whatever its status), 0
