@@ -2,14 +2,15 @@
  * GSM 03.38 coding decision, SMS length counting and splitting (see smsenc.h for the
  * rules). The GSM-7 tables are written out from 3GPP TS 23.038 section 6.2.1 (default
  * alphabet) and 6.2.1.1 (extension table); the extension table's euro sign and form feed
- * are the only non-ASCII / control members. Cluster rules follow the Devanagari block's
- * layout (the other Indic blocks share it, so they are covered the same way).
+ * are the only non-ASCII / control members. Where a part may end inside a word is
+ * grapheme.h's rule, the same one every other clipping of text follows.
  */
 #include "text/smsenc.h"
 
 #include <string.h>
 
 #include "core/utf8.h"
+#include "text/grapheme.h"
 
 /* Non-ASCII members of the GSM 03.38 default alphabet. */
 static const unsigned short gsm_basic_nonascii[] = {
@@ -44,44 +45,18 @@ static unsigned gsm_cost(unsigned cp)
     return 0;
 }
 
-/* 1 if cp must stay attached to the character before it. */
-static int is_mark(unsigned cp)
+/* The two halves of grapheme_can_break(), under the names the split checks in this
+ * file's unit test use (it includes this file): cp never starts a part; a part ends in
+ * cp only where the text does. The code here does not call them; the rule itself lives
+ * in grapheme.c only. */
+__attribute__((unused)) static int is_mark(uint32_t cp)
 {
-    unsigned off;
-
-    if (cp == 0x200C || cp == 0x200D) /* ZWNJ, ZWJ */
-        return 1;
-    if (cp >= 0x0900 && cp <= 0x097F) {
-        return (cp <= 0x0903) || (cp >= 0x093A && cp <= 0x093C) || (cp >= 0x093E && cp <= 0x094F) ||
-               (cp >= 0x0951 && cp <= 0x0957) || (cp >= 0x0962 && cp <= 0x0963);
-    }
-    if (cp >= 0x0980 && cp <= 0x0D7F) {
-        /* Bengali..Malayalam follow the Devanagari (ISCII) layout for their signs. */
-        off = cp & 0x7F;
-        return (off >= 0x01 && off <= 0x03) || off == 0x3C || (off >= 0x3E && off <= 0x4D) ||
-               (off >= 0x55 && off <= 0x57) || (off >= 0x62 && off <= 0x63);
-    }
-    return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
-           (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
-           (cp >= 0xA8E0 && cp <= 0xA8F1) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
-           (cp >= 0xFE20 && cp <= 0xFE2F) || (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
-           (cp >= 0xE0100 && cp <= 0xE01EF);
+    return !grapheme_can_break('a', cp);
 }
 
-/* 1 if cp joins the following character (a virama makes a conjunct; ZWJ/ZWNJ shape it). */
-static int joins_next(unsigned cp)
+__attribute__((unused)) static int joins_next(uint32_t cp)
 {
-    if (cp == 0x200C || cp == 0x200D)
-        return 1;
-    return cp >= 0x0900 && cp <= 0x0D7F && (cp & 0x7F) == 0x4D;
-}
-
-/* 1 if a part may end between `prev` and `cp`. */
-static int can_break(unsigned prev, unsigned cp)
-{
-    if (is_mark(cp) || joins_next(prev))
-        return 0;
-    return !(prev == '\r' && cp == '\n');
+    return !grapheme_can_break(cp, 'a');
 }
 
 int smsenc_analyse(const char *utf8, size_t len, struct smsenc_info *out)
@@ -145,7 +120,7 @@ static size_t part_end(const char *s, size_t len, size_t pos, enum smsenc_coding
         n = utf8_decode(s + i, len - i, &cp);
         if (n < 0)
             break;
-        if (i > pos && can_break(prev, cp)) {
+        if (i > pos && grapheme_can_break(prev, cp)) {
             at_cluster = i;
             if (prev == ' ' || prev == '\n')
                 at_space = i;

@@ -17,12 +17,12 @@
  *  - One SMS holds 160 septets or 70 units; a concatenated message (with its 6-byte UDH)
  *    holds 153 septets or 67 units per part. An empty message is one part.
  *  - smsenc_split() cuts only between characters, so never inside a UTF-8 sequence, an
- *    escape pair or a surrogate pair; never inside a Devanagari cluster (no cut before a
- *    nukta, virama, dependent vowel sign, candrabindu, anusvara, visarga, ZWJ, ZWNJ, a
- *    variation selector or a combining diacritic, and no cut after a virama, ZWJ or ZWNJ,
- *    so conjuncts stay whole); and preferably right after a space or line break (the
- *    space stays at the end of the earlier part), so that the parts concatenate to the
- *    input exactly, as the phone reassembles them.
+ *    escape pair or a surrogate pair; only where grapheme_can_break() allows (text/
+ *    grapheme.h: no cut before a nukta, virama, dependent vowel sign, candrabindu,
+ *    anusvara, visarga, ZWJ, ZWNJ, a variation selector or a combining diacritic, and no
+ *    cut after a virama, ZWJ or ZWNJ, so conjuncts stay whole); and preferably right after
+ *    a space or line break (the space stays at the end of the earlier part), so that the
+ *    parts concatenate to the input exactly, as the phone reassembles them.
  */
 #ifndef HISAAB_SMSENC_H
 #define HISAAB_SMSENC_H
