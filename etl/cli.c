@@ -17,10 +17,11 @@
  * holds the lock.
  *
  * `notify` queues and sends the subscribers' monthly SMS (etl/notify.h); `run` does the
- * same after a run that changed data. The sendsms URL is kannel_sendsms_url (kore.conf)
- * or KANNEL_SENDSMS_URL, the user kannel_sendsms_user or KANNEL_SENDSMS_USER;
- * KANNEL_SENDSMS_PASSWORD / _FROM, HISAAB_NOTIFY_* and HISAAB_TEMPLATES_DIR (default: the
- * templates under assets_dir) from the environment.
+ * same after a run that changed data. Kannel's sendsms is reached as the server reaches it
+ * (gateway/sendsms.h): kannel_sendsms_url and kannel_sendsms_user from kore.conf with -c,
+ * KANNEL_SENDSMS_URL, _USER, _PASSWORD and _FROM from the environment, which wins;
+ * HISAAB_NOTIFY_* and HISAAB_TEMPLATES_DIR (default: the templates under assets_dir) from
+ * the environment.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ static void usage(FILE *f)
                "environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY,\n"
                "             DATA_GOV_API_BASE, HISAAB_DATA_SOURCE, HISAAB_DATA_FORMAT,\n"
                "             HISAAB_ETL_STATES, KANNEL_SENDSMS_URL, KANNEL_SENDSMS_USER,\n"
-               "             KANNEL_SENDSMS_PASSWORD, HISAAB_TEMPLATES_DIR\n");
+               "             KANNEL_SENDSMS_PASSWORD, KANNEL_SENDSMS_FROM, HISAAB_TEMPLATES_DIR\n");
 }
 
 /* Where the command's settings come from: kore.conf (-c) or the environment. */
@@ -222,7 +223,7 @@ static int cmd_notify(const struct settings *st)
     long queued = 0;
     int rc = 1, r;
 
-    if (st->notify.sendsms_url == NULL) {
+    if (st->notify.sendsms.url == NULL) {
         fprintf(stderr, "hisaab-etl: no sendsms URL: set KANNEL_SENDSMS_URL or "
                         "kannel_sendsms_url in the hisaab block\n");
         rc = EXIT_USAGE;
@@ -295,7 +296,6 @@ int main(int argc, char **argv)
 
     log_init("hisaab-etl", log_level_parse(getenv("HISAAB_LOG_LEVEL")));
     memset(&st, 0, sizeof(st));
-    etl_notify_opts_init(&st.notify);
     argv++;
     argc--;
     if (argc >= 1 && (strcmp(argv[0], "-c") == 0 || strcmp(argv[0], "--config") == 0)) {
@@ -340,12 +340,7 @@ int main(int argc, char **argv)
         st.format = cfg->data_format;
         st.api_base = cfg->data_api_base;
         st.api_key = cfg->data_api_key;
-        if (cfg->kannel_sendsms_url)
-            st.notify.sendsms_url = cfg->kannel_sendsms_url;
-        if (st.notify.user == NULL)
-            st.notify.user = cfg->kannel_sendsms_user;
-        if (st.notify.password == NULL)
-            st.notify.password = cfg->kannel_sendsms_password;
+        etl_notify_opts_init(&st.notify, cfg);
         if (getenv("HISAAB_TEMPLATES_DIR") == NULL && cfg->assets_dir &&
             (size_t)snprintf(templates, sizeof(templates), "%s/templates", cfg->assets_dir) <
                 sizeof(templates))
@@ -357,6 +352,7 @@ int main(int argc, char **argv)
         st.format = env_nonempty("HISAAB_DATA_FORMAT");
         st.api_base = env_nonempty("DATA_GOV_API_BASE");
         st.api_key = env_nonempty("DATA_GOV_API_KEY");
+        etl_notify_opts_init(&st.notify, NULL);
     }
     if (st.database_url == NULL || *st.database_url == '\0') {
         fprintf(stderr, "hisaab-etl: no database: set DATABASE_URL%s\n",

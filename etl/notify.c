@@ -1,13 +1,13 @@
 /*
  * Monthly subscription messages; see notify.h. Enqueueing is one query for the
  * subscribers due (keyset-paged) and one insert per message; sending is a loop over the
- * pending rows with one blocking libcurl request each (this runs in the hisaab-etl
- * command, never in a server worker), every row closed by its own one-statement
- * transaction so that what was acknowledged by the gateway is never sent again.
+ * pending rows with one blocking sendsms request each (sendsms_send_blocking(): this runs
+ * in the hisaab-etl command, never in a server worker), every row closed by its own
+ * one-statement transaction so that what was acknowledged by the gateway is never sent
+ * again.
  */
 #include "notify.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,8 +21,6 @@
 
 #define PAGE_ROWS 1000
 #define TEXT_MAX 2048
-#define URL_MAX 8192
-#define BODY_MAX (64 * 1024)
 #define BACKOFF_CAP_MS 60000L
 #define IST_OFFSET_S (5 * 3600 + 30 * 60)
 
@@ -84,17 +82,15 @@ static const char *default_templates_dir(void)
     return "assets/templates";
 }
 
-void etl_notify_opts_init(struct etl_notify_opts *o)
+void etl_notify_opts_init(struct etl_notify_opts *o, const struct config *cfg)
 {
     memset(o, 0, sizeof(*o));
     o->templates_dir = env_nonempty("HISAAB_TEMPLATES_DIR");
     if (o->templates_dir == NULL)
         o->templates_dir = default_templates_dir();
-    o->sendsms_url = env_nonempty("KANNEL_SENDSMS_URL");
-    o->user = env_nonempty("KANNEL_SENDSMS_USER");
-    o->password = env_nonempty("KANNEL_SENDSMS_PASSWORD");
-    o->from = env_nonempty("KANNEL_SENDSMS_FROM");
-    o->timeout_ms = env_long("HISAAB_NOTIFY_TIMEOUT_MS", 100, 120000, 10000);
+    sendsms_opts_init(&o->sendsms, cfg);
+    o->sendsms.timeout_ms =
+        env_long("HISAAB_NOTIFY_TIMEOUT_MS", 100, 120000, o->sendsms.timeout_ms);
     o->max_attempts = (int)env_long("HISAAB_NOTIFY_ATTEMPTS", 1, 20, 3);
     o->backoff_ms = env_long("HISAAB_NOTIFY_BACKOFF_MS", 0, BACKOFF_CAP_MS, 1000);
     o->batch = (int)env_long("HISAAB_NOTIFY_BATCH", 1, 100000, 500);
@@ -405,90 +401,18 @@ struct outmsg {
     int active;
 };
 
-static size_t discard_body(char *p, size_t size, size_t n, void *arg)
-{
-    size_t *total = arg;
-
-    (void)p;
-    *total += size * n;
-    return *total > BODY_MAX ? 0 : size * n;
-}
-
-static int add_param(CURL *h, struct buf *url, const char *name, const char *value)
-{
-    char *esc = curl_easy_escape(h, value, 0);
-    int rc = -1;
-
-    if (esc == NULL)
-        goto out;
-    if (buf_printf(url, "%s=%s&", name, esc) != 0)
-        goto out;
-    rc = 0;
-out:
-    curl_free(esc);
-    return rc;
-}
-
 /*
  * One sendsms request. Returns 0 when the gateway accepted (2xx), 1 on a failure worth
  * stopping the batch for (no answer, 5xx, 429, 401, 403, 404), 2 on a refusal of this
  * message (another status). err receives the reason.
  */
-static int send_one(CURL *h, const struct etl_notify_opts *o, const struct outmsg *m,
+static int send_one(const struct etl_notify_opts *o, const struct outmsg *m,
                     enum smsenc_coding coding, long *latency_ms, char *err, size_t errlen)
 {
-    char curlerr[CURL_ERROR_SIZE] = "";
-    struct buf url;
-    size_t body = 0;
-    long status = 0;
-    double secs = 0;
-    CURLcode cc;
-    int rc = 1;
+    enum sendsms_outcome oc =
+        sendsms_send_blocking(&o->sendsms, m->phone, m->text, coding, latency_ms, err, errlen);
 
-    buf_init(&url, URL_MAX);
-    if (buf_printf(&url, "%s%c", o->sendsms_url, strchr(o->sendsms_url, '?') ? '&' : '?') != 0 ||
-        (o->user && add_param(h, &url, "username", o->user) != 0) ||
-        (o->password && add_param(h, &url, "password", o->password) != 0) ||
-        (o->from && add_param(h, &url, "from", o->from) != 0) ||
-        add_param(h, &url, "to", m->phone) != 0 || add_param(h, &url, "text", m->text) != 0 ||
-        add_param(h, &url, "charset", "UTF-8") != 0 ||
-        (coding == SMSENC_UCS2 && add_param(h, &url, "coding", "2") != 0)) {
-        snprintf(err, errlen, "request too long");
-        rc = 2;
-        goto out;
-    }
-    url.data[--url.len] = '\0'; /* the last '&' */
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&url));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms < 10000 ? o->timeout_ms : 10000);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "hisaab-etl/1");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &secs);
-    *latency_ms = (long)(secs * 1000);
-    if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && body > BODY_MAX)) {
-        /* The URL holds the password: report curl's message only, never the URL. */
-        snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 200 && status < 300) {
-        rc = 0;
-        goto out;
-    }
-    snprintf(err, errlen, "HTTP %ld", status);
-    /* Refused for a reason that holds for every message (server trouble, throttling,
-     * wrong credentials or URL): stop the batch rather than fail them all. */
-    rc = status >= 500 || status == 429 || status == 401 || status == 403 || status == 404 ? 1 : 2;
-out:
-    buf_free(&url);
-    return rc;
+    return oc == SENDSMS_SENT ? 0 : oc == SENDSMS_GATEWAY_DOWN ? 1 : 2;
 }
 
 /* Mark a row sent, move its subscription on and record the message: one statement. */
@@ -575,7 +499,7 @@ static int still_wanted(PGconn *db, struct outmsg *m)
  * itself, 1 when the batch should stop (gateway down or the window closed), -1 on a
  * database error.
  */
-static int deliver(PGconn *db, CURL *h, const struct etl_notify_opts *o, struct outmsg *m,
+static int deliver(PGconn *db, const struct etl_notify_opts *o, struct outmsg *m,
                    struct etl_notify_result *res)
 {
     struct smsenc_info info;
@@ -610,7 +534,7 @@ static int deliver(PGconn *db, CURL *h, const struct etl_notify_opts *o, struct 
     for (;;) {
         if (etl_notify_now(&now) != 0 || !etl_notify_in_window(now))
             return 1; /* the window closed while we were sending */
-        r = send_one(h, o, m, info.coding, &latency, err, sizeof(err));
+        r = send_one(o, m, info.coding, &latency, err, sizeof(err));
         if (r == 0) {
             if (mark_sent(db, m, &info, latency) != 0)
                 return -1;
@@ -674,7 +598,6 @@ int etl_notify_send(PGconn *db, const struct etl_notify_opts *o, struct etl_noti
     char batch[16];
     const char *params[1] = {batch};
     PGresult *rows = NULL;
-    CURL *h = NULL;
     time_t now;
     int i, locked = 0, rc = -1, x;
 
@@ -702,7 +625,7 @@ int etl_notify_send(PGconn *db, const struct etl_notify_opts *o, struct etl_noti
         rc = 0;
         goto out;
     }
-    if (o->sendsms_url == NULL || *o->sendsms_url == '\0') {
+    if (o->sendsms.url == NULL || *o->sendsms.url == '\0') {
         log_error("notify: %ld message%s pending but no sendsms URL (KANNEL_SENDSMS_URL or "
                   "kannel_sendsms_url)",
                   r.left, r.left == 1 ? "" : "s");
@@ -721,11 +644,6 @@ int etl_notify_send(PGconn *db, const struct etl_notify_opts *o, struct etl_noti
     rows = PQexecParams(db, pending_sql, 1, NULL, params, NULL, NULL, 0);
     if (exec_ok(db, rows, "read pending messages") != 0)
         goto out;
-    h = curl_easy_init();
-    if (h == NULL) {
-        log_error("notify: curl_easy_init failed");
-        goto out;
-    }
     for (i = 0; i < PQntuples(rows); i++) {
         struct outmsg m;
 
@@ -740,7 +658,7 @@ int etl_notify_send(PGconn *db, const struct etl_notify_opts *o, struct etl_noti
         m.text = PQgetvalue(rows, i, 8);
         m.attempts = (int)strtol(PQgetvalue(rows, i, 9), NULL, 10);
         m.active = strcmp(PQgetvalue(rows, i, 10), "t") == 0;
-        x = deliver(db, h, o, &m, &r);
+        x = deliver(db, o, &m, &r);
         if (x < 0)
             goto out;
         if (x > 0) {
@@ -754,8 +672,6 @@ int etl_notify_send(PGconn *db, const struct etl_notify_opts *o, struct etl_noti
              r.cancelled, r.left);
     rc = 0;
 out:
-    if (h != NULL)
-        curl_easy_cleanup(h);
     PQclear(rows);
     if (locked && PQstatus(db) == CONNECTION_OK && lock_sender(db, 1) < 0)
         log_warn("notify: could not release the sender lock (released at disconnect)");

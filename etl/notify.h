@@ -16,7 +16,8 @@
  *    at most the one message that was in flight. A failing send is retried with doubling
  *    delays up to max_attempts, then marked failed; when the gateway itself seems down or
  *    refuses us (no answer, 5xx, 429, 401, 403, 404) the batch stops there and the rest
- *    stays pending.
+ *    stays pending. Requests and the meaning of Kannel's answers are gateway/sendsms.h's,
+ *    the same as the server's.
  *
  * last_notified_month is a calendar month (1..12, as monthly_figures.month); months are
  * compared in financial-year order (fin_year, then April = 1 .. March = 12).
@@ -29,7 +30,10 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "gateway/sendsms.h"
 #include "text/i18n.h"
+
+struct config;
 
 /* etl_notify_send() returns this when another sender holds the lock. */
 #define ETL_NOTIFY_LOCKED 3
@@ -42,15 +46,12 @@
 #define ETL_NOTIFY_WINDOW_END (21 * 60)
 
 struct etl_notify_opts {
-    const char *templates_dir; /* directory of en.txt / hi.txt */
-    const char *sendsms_url;   /* Kannel's sendsms URL; NULL: nothing can be sent */
-    const char *user;          /* sendsms username (borrowed), or NULL */
-    const char *password;      /* its password (borrowed; never logged), or NULL */
-    const char *from;          /* sender id passed as `from`, or NULL */
-    long timeout_ms;           /* per request (default 10000) */
-    int max_attempts;          /* per message, the first included (default 3) */
-    long backoff_ms;           /* first retry delay, doubled per retry (default 1000) */
-    int batch;                 /* most messages sent per call (default 500) */
+    const char *templates_dir;   /* directory of en.txt / hi.txt */
+    struct sendsms_opts sendsms; /* Kannel's sendsms: URL (NULL: nothing can be sent), user,
+                                    password (never logged), from, timeout per request */
+    int max_attempts;            /* per message, the first included (default 3) */
+    long backoff_ms;             /* first retry delay, doubled per retry (default 1000) */
+    int batch;                   /* most messages sent per call (default 500) */
 };
 
 /* What one etl_notify_send() did. */
@@ -63,14 +64,15 @@ struct etl_notify_result {
 };
 
 /*
- * Fill *o with the defaults, then the environment: KANNEL_SENDSMS_URL,
- * KANNEL_SENDSMS_USER, KANNEL_SENDSMS_PASSWORD, KANNEL_SENDSMS_FROM,
- * HISAAB_NOTIFY_TIMEOUT_MS, HISAAB_NOTIFY_ATTEMPTS, HISAAB_NOTIFY_BACKOFF_MS,
- * HISAAB_NOTIFY_BATCH (out-of-range numbers are ignored with a warning) and
- * HISAAB_TEMPLATES_DIR (else ./assets/templates, else ../assets/templates next to the
- * binary). Strings point into the environment or static storage.
+ * Fill *o: the sendsms settings as the server takes them, sendsms_opts_init(cfg) (kore.conf's
+ * kannel_sendsms_* when cfg is not NULL, the environment's KANNEL_SENDSMS_URL, _USER,
+ * _PASSWORD and _FROM winning), then from the environment HISAAB_NOTIFY_TIMEOUT_MS (the
+ * sendsms timeout), HISAAB_NOTIFY_ATTEMPTS, HISAAB_NOTIFY_BACKOFF_MS, HISAAB_NOTIFY_BATCH
+ * (out-of-range numbers are ignored with a warning) and HISAAB_TEMPLATES_DIR (else
+ * ./assets/templates, else ../assets/templates next to the binary). Strings point into cfg,
+ * the environment or static storage.
  */
-void etl_notify_opts_init(struct etl_notify_opts *o);
+void etl_notify_opts_init(struct etl_notify_opts *o, const struct config *cfg);
 
 /*
  * Queue the monthly message of every active subscriber whose district has a month newer

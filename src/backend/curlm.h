@@ -7,7 +7,8 @@
  * never logged (it may carry credentials).
  *
  * Callbacks run from the loop, never from inside curlm_start(), exactly once per started
- * transfer (also at curlm_exit(), with "shutdown"). State is per process.
+ * transfer (also at curlm_exit(), with "shutdown"). State is per process. hisaab-etl, which
+ * runs no loop, makes the same requests one at a time with curlm_perform().
  */
 #ifndef HISAAB_BACKEND_CURLM_H
 #define HISAAB_BACKEND_CURLM_H
@@ -37,10 +38,11 @@ struct curlm_request {
 
 /* A finished transfer. done is 1 when an HTTP answer came back (whatever its status), 0
  * when none did (timeout, refused, DNS, body over the cap, "busy", "shutdown": see
- * error). body/len are the response body, borrowed for the callback. */
+ * error). body/len are the whole response body when done ("" and 0 when empty), NULL and 0
+ * when not; borrowed for the callback. */
 struct curlm_result {
     int done;
-    long status;
+    long status; /* the HTTP status; also when not done if a status line came, else 0 */
     const char *body;
     size_t len;
     const char *error; /* curl's message, or NULL when done; never holds the URL */
@@ -49,18 +51,33 @@ struct curlm_result {
 
 typedef void (*curlm_done_fn)(void *arg, const struct curlm_result *r);
 
-/* Per worker: attach to base. Returns 0 or -1 (libcurl does not start; logged). */
+/* Per worker: attach to base (curl_global_init() runs once per process). Returns 0 or -1
+ * (already attached, or libcurl does not start; logged). */
 int curlm_init(struct event_base *base) WUR;
 
 /* Per worker, when stopping: every running transfer is abandoned and its callback called
- * with "shutdown" (from here), then everything is freed. */
+ * with "shutdown" (from here; one that had failed early and waits for the loop gets its own
+ * error instead), then everything is freed. A callback run from here cannot start another
+ * transfer. curlm_init() may be called again afterwards. */
 void curlm_exit(void);
 
-/* Start r (everything in it is copied). Returns 0 when cb will be called; -1 (cb never
- * called) when not started or r is invalid. */
+/* Start r (everything in it is copied). A failure after r was accepted ("busy" beyond
+ * CURLM_MAX_TRANSFERS, libcurl refusing the handle) reaches cb from the loop like any
+ * other. The callback may start transfers and may call curlm_exit(). Returns 0 when cb will
+ * be called; -1 (cb never called) when not started or r is invalid: no url or cb, a url not
+ * http:// or https://, a method that is not a plain token, a header with CR or LF or
+ * without a ':' (or ';'), more than CURLM_MAX_HEADERS headers, a body with GET or HEAD, a
+ * negative timeout. */
 int curlm_start(const struct curlm_request *r, curlm_done_fn cb, void *arg) WUR;
 
-/* Transfers running now. */
+/* Transfers started whose callback has not run yet (running, or failed early and waiting
+ * for the loop). */
 size_t curlm_running(void);
+
+/* The same request as curlm_start() (same options, caps and errors), but as one blocking
+ * transfer on its own easy handle, for hisaab-etl: never in a worker, it stalls the loop.
+ * Needs no curlm_init(). cb is called exactly once, before this returns. Returns 0 when cb
+ * was called; -1 (cb not called) when r is invalid, as for curlm_start(). */
+int curlm_perform(const struct curlm_request *r, curlm_done_fn cb, void *arg) WUR;
 
 #endif

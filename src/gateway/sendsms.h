@@ -10,6 +10,7 @@
  * kannel_sendsms_from) and the environment, which wins: KANNEL_SENDSMS_URL,
  * KANNEL_SENDSMS_USER, KANNEL_SENDSMS_FROM, KANNEL_SENDSMS_PASSWORD (environment only).
  * The password is never logged: errors carry curl's message or the status, not the URL.
+ * Kannel answers with one line; an answer body over 64 KiB counts as no answer.
  */
 #ifndef HISAAB_GATEWAY_SENDSMS_H
 #define HISAAB_GATEWAY_SENDSMS_H
@@ -44,8 +45,9 @@ enum sendsms_outcome {
  * from cfg and the environment. */
 void sendsms_opts_init(struct sendsms_opts *o, const struct config *cfg);
 
-/* The request URL for text to `to` in coding into out. Returns 0 or -1 (no URL
- * configured, or out's cap). */
+/* Append the request URL for text to `to` in coding to out (the values percent-encoded;
+ * after the configured URL's own query, if any). Returns 0 or -1 (no URL configured, to or
+ * text NULL, or out's cap; out is then as it was). */
 int sendsms_url(const struct sendsms_opts *o, const char *to, const char *text,
                 enum smsenc_coding coding, struct buf *out) WUR;
 
@@ -63,7 +65,9 @@ int sendsms_send(const struct sendsms_opts *o, const char *to, const char *text,
 
 /*
  * Send and wait (for hisaab-etl; never in a worker). *latency_ms (may be NULL) gets the
- * time taken, err (errlen bytes) why it failed. Returns the outcome.
+ * time taken, err (errlen bytes, may be NULL) why it failed ("" when sent). Returns the
+ * outcome: also SENDSMS_GATEWAY_DOWN when no URL is configured or it is not http(s), and
+ * SENDSMS_REFUSED ("request too long") when the URL would pass SENDSMS_URL_MAX.
  */
 enum sendsms_outcome sendsms_send_blocking(const struct sendsms_opts *o, const char *to,
                                            const char *text, enum smsenc_coding coding,

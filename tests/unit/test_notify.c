@@ -2,7 +2,8 @@
  * Unit tests for the monthly subscription messages (etl/notify.c): the IST sending window
  * around its edges and across UTC midnight, the HISAAB_NOW time parser, and the rendering
  * of the MONTHLY text (month label from the financial year, Indian grouping, missing
- * figures left out). Queueing and sending against Postgres and a gateway are covered by
+ * figures left out), and where the options come from (kore.conf and the environment, as
+ * for the server's sendsms). Queueing and sending against Postgres and a gateway are covered by
  * tests/blackbox/test_notify.py.
  */
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <libgen.h>
 
 #include "../../etl/notify.c"
+#include "net/config.h"
 
 /* UTC time of a "YYYY-MM-DDTHH:MM:SSZ" string (must parse). */
 static time_t utc(const char *s)
@@ -250,19 +252,57 @@ static void test_opts_env(void **state)
     setenv("HISAAB_NOTIFY_ATTEMPTS", "5", 1);
     setenv("HISAAB_NOTIFY_BATCH", "0", 1); /* out of range: default kept */
     setenv("HISAAB_NOTIFY_BACKOFF_MS", "25", 1);
-    etl_notify_opts_init(&o);
-    assert_string_equal(o.sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms");
+    etl_notify_opts_init(&o, NULL);
+    assert_string_equal(o.sendsms.url, "http://127.0.0.1:13013/cgi-bin/sendsms");
     assert_int_equal(o.max_attempts, 5);
     assert_int_equal(o.batch, 500);
     assert_int_equal(o.backoff_ms, 25);
-    assert_int_equal(o.timeout_ms, 10000);
+    assert_int_equal(o.sendsms.timeout_ms, 10000);
     unsetenv("KANNEL_SENDSMS_URL");
     unsetenv("HISAAB_NOTIFY_ATTEMPTS");
     unsetenv("HISAAB_NOTIFY_BATCH");
     unsetenv("HISAAB_NOTIFY_BACKOFF_MS");
-    etl_notify_opts_init(&o);
-    assert_null(o.sendsms_url);
+    etl_notify_opts_init(&o, NULL);
+    assert_null(o.sendsms.url);
     assert_int_equal(o.max_attempts, 3);
+}
+
+/* The sendsms settings come from kore.conf as the server takes them, the environment
+ * winning; HISAAB_NOTIFY_TIMEOUT_MS overrides their timeout (within 100..120000). */
+static void test_opts_config(void **state)
+{
+    char url[] = "http://kannel.example:13013/cgi-bin/sendsms", user[] = "conf-user";
+    struct etl_notify_opts o;
+    struct config cfg;
+    (void)state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.kannel_sendsms_url = url;
+    cfg.kannel_sendsms_user = user;
+    unsetenv("KANNEL_SENDSMS_URL");
+    unsetenv("KANNEL_SENDSMS_USER");
+    unsetenv("KANNEL_SENDSMS_PASSWORD");
+    unsetenv("KANNEL_SENDSMS_FROM");
+    etl_notify_opts_init(&o, &cfg);
+    assert_string_equal(o.sendsms.url, "http://kannel.example:13013/cgi-bin/sendsms");
+    assert_string_equal(o.sendsms.user, "conf-user");
+    assert_null(o.sendsms.password);
+    assert_null(o.sendsms.from);
+    assert_int_equal(o.sendsms.timeout_ms, SENDSMS_TIMEOUT_MS);
+
+    setenv("KANNEL_SENDSMS_USER", "env-user", 1);
+    setenv("KANNEL_SENDSMS_FROM", "HISAAB", 1);
+    setenv("HISAAB_NOTIFY_TIMEOUT_MS", "5000", 1);
+    etl_notify_opts_init(&o, &cfg);
+    assert_string_equal(o.sendsms.user, "env-user");
+    assert_string_equal(o.sendsms.from, "HISAAB");
+    assert_int_equal(o.sendsms.timeout_ms, 5000);
+    setenv("HISAAB_NOTIFY_TIMEOUT_MS", "50", 1); /* out of range: the sendsms default */
+    etl_notify_opts_init(&o, &cfg);
+    assert_int_equal(o.sendsms.timeout_ms, SENDSMS_TIMEOUT_MS);
+    unsetenv("KANNEL_SENDSMS_USER");
+    unsetenv("KANNEL_SENDSMS_FROM");
+    unsetenv("HISAAB_NOTIFY_TIMEOUT_MS");
 }
 
 int main(void)
@@ -277,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_render_hi, load_templates, free_templates),
         cmocka_unit_test_setup_teardown(test_render_missing, load_templates, free_templates),
         cmocka_unit_test(test_opts_env),
+        cmocka_unit_test(test_opts_config),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
