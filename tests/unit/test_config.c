@@ -1,7 +1,9 @@
 /*
- * Unit tests for the kore.conf parser: the project's real kore.conf, small good files, one
- * broken file per error (each checked for its exact "FILE:LINE:" and message), secrets
- * kept out of the file, and the environment overrides.
+ * Unit tests for the kore.conf parser (src/net/config.c) and the `hisaab { }` settings
+ * (src/net/config_hisaab.c): the project's real kore.conf, small good files, one broken
+ * file per error (each checked for its exact "FILE:LINE:" and message), secrets kept out
+ * of the file, and the environment overrides. Includes both .c files to reach their
+ * static helpers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../src/net/config.c"
+#include "../../src/net/config_hisaab.c"
 
 static const char *const env_vars[] = {
     "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",        "DATA_GOV_API_BASE",
@@ -672,13 +675,13 @@ static void test_load_errors(void **state)
 static void test_helpers(void **state)
 {
     (void)state;
-    assert_true(looks_secret("api_key"));
-    assert_true(looks_secret("API_KEY"));
-    assert_true(looks_secret("ssh_key"));
-    assert_true(looks_secret("apikey"));
-    assert_false(looks_secret("database_url"));
-    assert_false(looks_secret("max_body_bytes"));
-    assert_false(looks_secret("key"));
+    assert_true(config_looks_secret("api_key"));
+    assert_true(config_looks_secret("API_KEY"));
+    assert_true(config_looks_secret("ssh_key"));
+    assert_true(config_looks_secret("apikey"));
+    assert_false(config_looks_secret("database_url"));
+    assert_false(config_looks_secret("max_body_bytes"));
+    assert_false(config_looks_secret("key"));
     assert_true(url_has_password("postgresql://u:p@h/db"));
     assert_true(url_has_password("redis://:p@h:1/0"));
     assert_false(url_has_password("postgresql://u@h:5432/db"));
