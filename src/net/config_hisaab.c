@@ -65,13 +65,13 @@ static int has_prefix(const char *s, const char *prefix)
 
 /* ---- the keys ---- */
 
-enum key_kind { K_STR, K_SIZE, K_INT };
+enum key_kind { K_STR, K_SIZE, K_INT, K_BOOL };
 
 struct key {
     const char *name;
     enum key_kind kind;
     size_t off;
-    long lo, hi;
+    long lo, hi;                 /* K_SIZE, K_INT: the range */
     const char *const *choices;  /* K_STR: allowed values, NULL-terminated; NULL = any */
     const char *const *prefixes; /* K_STR: required prefixes (one of), NULL-terminated */
 };
@@ -92,6 +92,8 @@ static const struct key hisaab_keys[] = {
     {"data_api_base", K_STR, OFF(data_api_base), 0, 0, NULL, http_prefixes},
     {"log_level", K_STR, OFF(log_level), 0, 0, log_levels, NULL},
     {"assets_dir", K_STR, OFF(assets_dir), 0, 0, NULL, NULL},
+    {"spool_dir", K_STR, OFF(spool_dir), 0, 0, NULL, NULL},
+    {"insecure_dev", K_BOOL, OFF(insecure_dev), 0, 0, NULL, NULL},
     {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
     {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
     {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
@@ -113,6 +115,7 @@ static const struct key hisaab_keys[] = {
     {"sms_public_url", K_STR, OFF(sms_public_url), 0, 0, NULL, http_prefixes},
     {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
+    {"kannel_sendsms_from", K_STR, OFF(kannel_sendsms_from), 0, 0, NULL, NULL},
 };
 
 #define NKEYS (sizeof(hisaab_keys) / sizeof(hisaab_keys[0]))
@@ -129,6 +132,8 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->data_api_base = xstrdup("https://api.data.gov.in");
     cfg->log_level = xstrdup("info");
     cfg->assets_dir = xstrdup("assets");
+    cfg->spool_dir = xstrdup("var/spool");
+    cfg->insecure_dev = 0;
     cfg->max_body = 65536;
     cfg->max_headers = 8192;
     cfg->header_timeout = 10;
@@ -231,6 +236,13 @@ int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned long
             goto out;
         *(int *)(void *)(base + k->off) = (int)v;
         break;
+    case K_BOOL:
+        if (strcmp(w[1], "yes") != 0 && strcmp(w[1], "no") != 0) {
+            config_perr(p, "%s: '%s' must be yes or no", w[0], w[1]);
+            goto out;
+        }
+        *(int *)(void *)(base + k->off) = strcmp(w[1], "yes") == 0;
+        break;
     }
     rc = 0;
 out:
@@ -248,6 +260,7 @@ void config_hisaab_free(struct config *cfg)
     free(cfg->secret);
     free(cfg->log_level);
     free(cfg->assets_dir);
+    free(cfg->spool_dir);
     free(cfg->cors_origins);
     free(cfg->sms_json_from);
     free(cfg->sms_json_to);
@@ -256,6 +269,7 @@ void config_hisaab_free(struct config *cfg)
     free(cfg->sms_public_url);
     free(cfg->kannel_sendsms_url);
     free(cfg->kannel_sendsms_user);
+    free(cfg->kannel_sendsms_from);
     free(cfg->kannel_sendsms_password);
     free(cfg->twilio_auth_token);
 }
@@ -284,4 +298,6 @@ void config_apply_env(struct config *cfg)
     env_override(&cfg->twilio_auth_token, "TWILIO_AUTH_TOKEN");
     env_override(&cfg->kannel_sendsms_password, "KANNEL_SENDSMS_PASSWORD");
     env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
+    env_override(&cfg->kannel_sendsms_user, "KANNEL_SENDSMS_USER");
+    env_override(&cfg->kannel_sendsms_from, "KANNEL_SENDSMS_FROM");
 }
