@@ -1,5 +1,9 @@
 /*
- * kore.conf parser (see config.h for the syntax).
+ * kore.conf parser (see config.h for the syntax): the lines, words and blocks of the file
+ * and the Kore directives (server, bind, tls, workers, validator, domain, attach, route,
+ * handler, methods, validate). The `hisaab { }` block's keys, defaults, secret checks and
+ * the environment overrides are config_hisaab.c's; every statement inside that block is
+ * handed to config_hisaab_key().
  *
  * The file is read line by line. A line is split into blank-separated words; a word that
  * starts with '#' starts a comment, a standalone '{' opens a block named by the words
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "net/config_hisaab.h"
 #include "net/validator.h"
 
 #define CFG_LINE_MAX 4096       /* longest line accepted */
@@ -34,7 +39,6 @@
 #define CFG_WORKERS_MAX 256     /* most worker processes */
 #define CFG_ROUTE_PARAMS_MAX 64 /* most `validate` lines in one route */
 #define CFG_PATH_MAX 2048       /* longest route path (the router's limit too) */
-#define CFG_NAME_MAX 128        /* longest name (server, validator, param, handler) */
 
 enum block { B_TOP, B_SERVER, B_DOMAIN, B_ROUTE, B_HISAAB };
 
@@ -46,7 +50,7 @@ struct pending {
     int line;
 };
 
-struct parser {
+struct config_parser {
     const char *name; /* file name used in errors */
     struct config *cfg;
     char *err;
@@ -57,17 +61,18 @@ struct parser {
     int depth;
     int workers_line;
     int hisaab_line;
-    unsigned long hisaab_seen; /* bit i set: hisaab_keys[i] already given */
+    unsigned long hisaab_seen; /* for config_hisaab_key(): the keys already given */
     struct pending *pend;
     size_t npend;
 };
 
-static void perr(struct parser *p, int line, const char *fmt, ...)
+static void vperr(struct config_parser *p, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void perr(struct config_parser *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void perr(struct parser *p, int line, const char *fmt, ...)
+static void vperr(struct config_parser *p, int line, const char *fmt, va_list ap)
 {
-    va_list ap;
     int n;
 
     if (p->err == NULL || p->errlen == 0)
@@ -75,18 +80,33 @@ static void perr(struct parser *p, int line, const char *fmt, ...)
     n = snprintf(p->err, p->errlen, "%s:%d: ", p->name, line);
     if (n < 0 || (size_t)n >= p->errlen)
         return;
-    va_start(ap, fmt);
     vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+}
+
+static void perr(struct config_parser *p, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vperr(p, line, fmt, ap);
+    va_end(ap);
+}
+
+void config_perr(struct config_parser *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vperr(p, p->line, fmt, ap);
     va_end(ap);
 }
 
 /* ---- small parsing helpers ---- */
 
-/*
- * Parse a decimal integer in [lo, hi]. Leading blanks, '+', hex and trailing junk are all
- * refused (strtol alone would accept some of them).
- */
-static int parse_num(struct parser *p, const char *what, const char *s, long lo, long hi, long *out)
+/* Leading blanks, '+', hex and trailing junk are all refused (strtol alone would accept some
+ * of them). */
+int config_parse_num(struct config_parser *p, const char *what, const char *s, long lo, long hi,
+                     long *out)
 {
     char *end = NULL;
     long v;
@@ -135,191 +155,25 @@ static int is_param_name(const char *s)
     return i > 0 && i <= CFG_NAME_MAX;
 }
 
-/* Directive names that would put a secret into the file. */
-static int looks_secret(const char *word)
-{
-    static const char *const bad[] = {"secret",  "password", "passwd", "token",
-                                      "api_key", "apikey",   "api-key"};
-    char low[CFG_NAME_MAX + 1];
-    size_t i, n = strlen(word);
-
-    if (n > CFG_NAME_MAX)
-        return 0;
-    for (i = 0; i <= n; i++)
-        low[i] = (char)tolower((unsigned char)word[i]);
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (strstr(low, bad[i]) != NULL)
-            return 1;
-    }
-    return n > 4 && strcmp(low + n - 4, "_key") == 0;
-}
-
-/* 1 if a URL carries a password in its user-info ("scheme://user:pass@host"). */
-static int url_has_password(const char *url)
-{
-    const char *auth = strstr(url, "://"), *end, *at, *colon;
-
-    if (auth == NULL)
-        return 0;
-    auth += 3;
-    end = auth + strcspn(auth, "/?#");
-    at = memchr(auth, '@', (size_t)(end - auth));
-    if (at == NULL)
-        return 0;
-    colon = memchr(auth, ':', (size_t)(at - auth));
-    return colon != NULL;
-}
-
-static int has_prefix(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* ---- the `hisaab { }` block ---- */
-
-enum key_kind { K_STR, K_SIZE, K_INT };
-
-struct key {
-    const char *name;
-    enum key_kind kind;
-    size_t off;
-    long lo, hi;
-    const char *const *choices;  /* K_STR: allowed values, NULL-terminated; NULL = any */
-    const char *const *prefixes; /* K_STR: required prefixes (one of), NULL-terminated */
-};
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
-static const char *const data_formats[] = {"json", "xml", "csv", NULL};
-static const char *const pg_prefixes[] = {"postgresql://", "postgres://", NULL};
-static const char *const redis_prefixes[] = {"redis://", NULL};
-static const char *const http_prefixes[] = {"http://", "https://", NULL};
-
-#define OFF(f) offsetof(struct config, f)
-
-static const struct key hisaab_keys[] = {
-    {"database_url", K_STR, OFF(database_url), 0, 0, NULL, pg_prefixes},
-    {"redis_url", K_STR, OFF(redis_url), 0, 0, NULL, redis_prefixes},
-    {"data_source", K_STR, OFF(data_source), 0, 0, NULL, NULL},
-    {"data_format", K_STR, OFF(data_format), 0, 0, data_formats, NULL},
-    {"data_api_base", K_STR, OFF(data_api_base), 0, 0, NULL, http_prefixes},
-    {"log_level", K_STR, OFF(log_level), 0, 0, log_levels, NULL},
-    {"assets_dir", K_STR, OFF(assets_dir), 0, 0, NULL, NULL},
-    {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
-    {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
-    {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
-    {"backend_timeout_ms", K_INT, OFF(backend_timeout_ms), 10, 60000, NULL, NULL},
-    {"max_data_age_hours", K_INT, OFF(max_data_age_hours), 1, 87600, NULL, NULL},
-    {"drain_timeout_seconds", K_INT, OFF(drain_timeout), 0, 3600, NULL, NULL},
-    {"cache_max_age_seconds", K_INT, OFF(cache_max_age), 0, 86400, NULL, NULL},
-    {"data_version_poll_seconds", K_INT, OFF(version_poll), 1, 3600, NULL, NULL},
-    {"rate_limit_ip", K_INT, OFF(rate_ip), 0, 100000000, NULL, NULL},
-    {"rate_limit_ip_window_seconds", K_INT, OFF(rate_ip_window), 1, 86400, NULL, NULL},
-    {"rate_limit_client", K_INT, OFF(rate_key), 0, 100000000, NULL, NULL},
-    {"rate_limit_client_window_seconds", K_INT, OFF(rate_key_window), 1, 86400, NULL, NULL},
-    {"cors_origins", K_STR, OFF(cors_origins), 0, 0, NULL, NULL},
-    {"sms_rate_per_hour", K_INT, OFF(sms_rate_per_hour), 1, 100000, NULL, NULL},
-    {"sms_json_from", K_STR, OFF(sms_json_from), 0, 0, NULL, NULL},
-    {"sms_json_to", K_STR, OFF(sms_json_to), 0, 0, NULL, NULL},
-    {"sms_json_text", K_STR, OFF(sms_json_text), 0, 0, NULL, NULL},
-    {"sms_json_id", K_STR, OFF(sms_json_id), 0, 0, NULL, NULL},
-    {"sms_public_url", K_STR, OFF(sms_public_url), 0, 0, NULL, http_prefixes},
-    {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
-    {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
-};
-
-static int hisaab_key(struct parser *p, char **w, size_t n)
-{
-    const struct key *k = NULL;
-    size_t i;
-    long v;
-    char *base = (char *)p->cfg;
-
-    for (i = 0; i < sizeof(hisaab_keys) / sizeof(hisaab_keys[0]); i++) {
-        if (strcmp(hisaab_keys[i].name, w[0]) == 0) {
-            k = &hisaab_keys[i];
-            break;
-        }
-    }
-    if (k == NULL) {
-        perr(p, p->line, "unknown key '%s' in hisaab block", w[0]);
-        return -1;
-    }
-    if (n != 2) {
-        perr(p, p->line, "%s: expected exactly one value", w[0]);
-        return -1;
-    }
-    if (p->hisaab_seen & (1UL << i)) {
-        perr(p, p->line, "%s: given twice", w[0]);
-        return -1;
-    }
-    p->hisaab_seen |= 1UL << i;
-
-    switch (k->kind) {
-    case K_STR: {
-        char **slot = (char **)(void *)(base + k->off);
-        if (k->choices != NULL) {
-            const char *const *c;
-            for (c = k->choices; *c != NULL && strcmp(*c, w[1]) != 0; c++)
-                ;
-            if (*c == NULL) {
-                perr(p, p->line, "%s: '%s' is not one of the allowed values", w[0], w[1]);
-                return -1;
-            }
-        }
-        if (k->prefixes != NULL) {
-            const char *const *c;
-            for (c = k->prefixes; *c != NULL && !has_prefix(w[1], *c); c++)
-                ;
-            if (*c == NULL) {
-                perr(p, p->line, "%s: '%s' must start with %s", w[0], w[1], k->prefixes[0]);
-                return -1;
-            }
-        }
-        if (url_has_password(w[1]) || strstr(w[1], "api-key=") != NULL ||
-            strstr(w[1], "api_key=") != NULL) {
-            perr(p, p->line,
-                 "%s: secrets are never read from the config file; set the environment "
-                 "variable instead (DATABASE_URL, REDIS_URL, DATA_GOV_API_KEY)",
-                 w[0]);
-            return -1;
-        }
-        free(*slot);
-        *slot = xstrdup(w[1]);
-        break;
-    }
-    case K_SIZE:
-        if (parse_num(p, w[0], w[1], k->lo, k->hi, &v) != 0)
-            return -1;
-        *(size_t *)(void *)(base + k->off) = (size_t)v;
-        break;
-    case K_INT:
-        if (parse_num(p, w[0], w[1], k->lo, k->hi, &v) != 0)
-            return -1;
-        *(int *)(void *)(base + k->off) = (int)v;
-        break;
-    }
-    return 0;
-}
-
 /* ---- statements ---- */
 
-static struct cfg_domain *cur_domain(struct parser *p)
+static struct cfg_domain *cur_domain(struct config_parser *p)
 {
     return &p->cfg->domains[p->cfg->ndomains - 1];
 }
 
-static struct cfg_route *cur_route(struct parser *p)
+static struct cfg_route *cur_route(struct config_parser *p)
 {
     struct cfg_domain *d = cur_domain(p);
     return &d->routes[d->nroutes - 1];
 }
 
-static struct cfg_server *cur_server(struct parser *p)
+static struct cfg_server *cur_server(struct config_parser *p)
 {
     return &p->cfg->servers[p->cfg->nservers - 1];
 }
 
-static int dir_workers(struct parser *p, char **w, size_t n)
+static int dir_workers(struct config_parser *p, char **w, size_t n)
 {
     long v;
 
@@ -331,14 +185,14 @@ static int dir_workers(struct parser *p, char **w, size_t n)
         perr(p, p->line, "workers: already set at line %d", p->workers_line);
         return -1;
     }
-    if (parse_num(p, "workers", w[1], 0, CFG_WORKERS_MAX, &v) != 0)
+    if (config_parse_num(p, "workers", w[1], 0, CFG_WORKERS_MAX, &v) != 0)
         return -1;
     p->cfg->workers = (int)v;
     p->workers_line = p->line;
     return 0;
 }
 
-static int dir_validator(struct parser *p, char **w, size_t n)
+static int dir_validator(struct config_parser *p, char **w, size_t n)
 {
     struct config *cfg = p->cfg;
     struct cfg_validator *v;
@@ -398,7 +252,7 @@ static int dir_validator(struct parser *p, char **w, size_t n)
     return 0;
 }
 
-static int dir_bind(struct parser *p, char **w, size_t n)
+static int dir_bind(struct config_parser *p, char **w, size_t n)
 {
     struct cfg_server *s = cur_server(p);
     unsigned char addr[sizeof(struct in6_addr)];
@@ -416,14 +270,14 @@ static int dir_bind(struct parser *p, char **w, size_t n)
         perr(p, p->line, "bind: '%s' is not an IPv4 or IPv6 address", w[1]);
         return -1;
     }
-    if (parse_num(p, "bind port", w[2], 1, 65535, &port) != 0)
+    if (config_parse_num(p, "bind port", w[2], 1, 65535, &port) != 0)
         return -1;
     s->bind_addr = xstrdup(w[1]);
     s->bind_port = (int)port;
     return 0;
 }
 
-static int dir_tls(struct parser *p, char **w, size_t n)
+static int dir_tls(struct config_parser *p, char **w, size_t n)
 {
     if (n == 2 && strcmp(w[1], "no") == 0)
         return 0; /* what we do anyway: TLS ends at a reverse proxy */
@@ -437,7 +291,7 @@ static int dir_tls(struct parser *p, char **w, size_t n)
     return -1;
 }
 
-static int dir_attach(struct parser *p, char **w, size_t n)
+static int dir_attach(struct config_parser *p, char **w, size_t n)
 {
     size_t i;
 
@@ -455,7 +309,7 @@ static int dir_attach(struct parser *p, char **w, size_t n)
     return -1;
 }
 
-static int dir_handler(struct parser *p, char **w, size_t n)
+static int dir_handler(struct config_parser *p, char **w, size_t n)
 {
     struct cfg_route *r = cur_route(p);
 
@@ -494,7 +348,7 @@ static unsigned method_bit(const char *m)
 }
 
 /* Methods as given by `methods`; 0 means not given yet (the default is GET). */
-static int dir_methods(struct parser *p, char **w, size_t n)
+static int dir_methods(struct config_parser *p, char **w, size_t n)
 {
     struct cfg_route *r = cur_route(p);
     unsigned bits = 0;
@@ -520,7 +374,7 @@ static int dir_methods(struct parser *p, char **w, size_t n)
     return 0;
 }
 
-static int dir_validate(struct parser *p, char **w, size_t n)
+static int dir_validate(struct config_parser *p, char **w, size_t n)
 {
     struct cfg_route *r = cur_route(p);
     struct cfg_param *pa;
@@ -587,11 +441,11 @@ static int directive_home(const char *w)
     return -1;
 }
 
-static int misplaced(struct parser *p, const char *w, enum block here)
+static int misplaced(struct config_parser *p, const char *w, enum block here)
 {
     int home = directive_home(w);
 
-    if (looks_secret(w)) {
+    if (config_looks_secret(w)) {
         perr(p, p->line,
              "'%s' looks like a secret; secrets are never read from the config file: set it "
              "in the environment (DATA_GOV_API_KEY, HISAAB_SECRET)",
@@ -608,7 +462,7 @@ static int misplaced(struct parser *p, const char *w, enum block here)
 }
 
 /* One statement that does not open a block. */
-static int statement(struct parser *p, char **w, size_t n)
+static int statement(struct config_parser *p, char **w, size_t n)
 {
     enum block b = p->stack[p->depth];
     const char *d = w[0];
@@ -647,14 +501,14 @@ static int statement(struct parser *p, char **w, size_t n)
             return dir_validate(p, w, n);
         break;
     case B_HISAAB:
-        if (looks_secret(d))
+        if (config_looks_secret(d))
             return misplaced(p, d, b);
-        return hisaab_key(p, w, n);
+        return config_hisaab_key(p, p->cfg, &p->hisaab_seen, w, n);
     }
     return misplaced(p, d, b);
 }
 
-static void push(struct parser *p, enum block b)
+static void push(struct config_parser *p, enum block b)
 {
     p->depth++;
     p->stack[p->depth] = b;
@@ -662,7 +516,7 @@ static void push(struct parser *p, enum block b)
 }
 
 /* A statement ending in '{'. */
-static int open_block(struct parser *p, char **w, size_t n)
+static int open_block(struct config_parser *p, char **w, size_t n)
 {
     struct config *cfg = p->cfg;
     enum block b = p->stack[p->depth];
@@ -755,14 +609,14 @@ static int open_block(struct parser *p, char **w, size_t n)
         return 0;
     }
     if (directive_home(w[0]) == (int)b ||
-        (b == B_HISAAB && !looks_secret(w[0]) && directive_home(w[0]) < 0)) {
+        (b == B_HISAAB && !config_looks_secret(w[0]) && directive_home(w[0]) < 0)) {
         perr(p, p->line, "'%s' does not take a '{' block", w[0]);
         return -1;
     }
     return misplaced(p, w[0], b);
 }
 
-static int close_block(struct parser *p)
+static int close_block(struct config_parser *p)
 {
     enum block b = p->stack[p->depth];
     int at = p->open_line[p->depth];
@@ -789,7 +643,7 @@ static int close_block(struct parser *p)
 }
 
 /* Split one line into words and feed its statements and braces to the parser. */
-static int parse_line(struct parser *p, char *line)
+static int parse_line(struct config_parser *p, char *line)
 {
     char *w[CFG_WORDS_MAX];
     size_t n = 0, i, start = 0;
@@ -840,7 +694,7 @@ static int parse_line(struct parser *p, char *line)
 
 /* ---- after the last line ---- */
 
-static int compile_regexes(struct parser *p, size_t *nv_done, size_t *nr_done)
+static int compile_regexes(struct config_parser *p, size_t *nv_done, size_t *nr_done)
 {
     struct config *cfg = p->cfg;
     char msg[256];
@@ -879,7 +733,7 @@ static int compile_regexes(struct parser *p, size_t *nv_done, size_t *nr_done)
     return 0;
 }
 
-static int resolve_params(struct parser *p)
+static int resolve_params(struct config_parser *p)
 {
     struct config *cfg = p->cfg;
     size_t i, j, k, v, at = 0;
@@ -908,31 +762,7 @@ static struct config *config_new(void)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
 
-    cfg->database_url = xstrdup("postgresql://hisaab@127.0.0.1:5433/hisaab");
-    cfg->redis_url = xstrdup("redis://127.0.0.1:6380/0");
-    cfg->data_source = xstrdup("data/mgnrega_mp_2024-25.csv");
-    cfg->data_format = xstrdup("csv");
-    cfg->data_api_base = xstrdup("https://api.data.gov.in");
-    cfg->log_level = xstrdup("info");
-    cfg->assets_dir = xstrdup("assets");
-    cfg->max_body = 65536;
-    cfg->max_headers = 8192;
-    cfg->header_timeout = 10;
-    cfg->backend_timeout_ms = 1000;
-    cfg->max_data_age_hours = 2160;
-    cfg->drain_timeout = 10;
-    cfg->cache_max_age = 300;
-    cfg->version_poll = 30;
-    cfg->rate_ip = 100;
-    cfg->rate_ip_window = 900;
-    cfg->rate_key = 1000;
-    cfg->rate_key_window = 3600;
-    cfg->sms_rate_per_hour = 10;
-    cfg->sms_json_from = xstrdup("from");
-    cfg->sms_json_to = xstrdup("to");
-    cfg->sms_json_text = xstrdup("text");
-    cfg->sms_json_id = xstrdup("id");
-    cfg->kannel_sendsms_user = xstrdup("hisaab");
+    config_hisaab_defaults(cfg);
     return cfg;
 }
 
@@ -973,25 +803,7 @@ static void free_partial(struct config *cfg, size_t nv, size_t nr)
     }
     free(cfg->domains);
     free(cfg->path);
-    free(cfg->database_url);
-    free(cfg->redis_url);
-    free(cfg->data_source);
-    free(cfg->data_format);
-    free(cfg->data_api_base);
-    free(cfg->data_api_key);
-    free(cfg->secret);
-    free(cfg->log_level);
-    free(cfg->assets_dir);
-    free(cfg->cors_origins);
-    free(cfg->sms_json_from);
-    free(cfg->sms_json_to);
-    free(cfg->sms_json_text);
-    free(cfg->sms_json_id);
-    free(cfg->sms_public_url);
-    free(cfg->kannel_sendsms_url);
-    free(cfg->kannel_sendsms_user);
-    free(cfg->kannel_sendsms_password);
-    free(cfg->twilio_auth_token);
+    config_hisaab_free(cfg);
     free(cfg);
 }
 
@@ -1002,7 +814,7 @@ void config_free(struct config *cfg)
 
 int config_parse(const char *name, const char *text, struct config **out, char *err, size_t errlen)
 {
-    struct parser p;
+    struct config_parser p;
     char line[CFG_LINE_MAX + 1];
     const char *s = text;
     size_t nv = 0, nr = 0, i;
@@ -1100,28 +912,4 @@ out:
         fclose(f);
     free(text);
     return rc;
-}
-
-static void env_override(char **slot, const char *var)
-{
-    const char *v = getenv(var);
-
-    if (v != NULL && v[0] != '\0') {
-        free(*slot);
-        *slot = xstrdup(v);
-    }
-}
-
-void config_apply_env(struct config *cfg)
-{
-    if (cfg == NULL)
-        return;
-    env_override(&cfg->database_url, "DATABASE_URL");
-    env_override(&cfg->redis_url, "REDIS_URL");
-    env_override(&cfg->data_api_base, "DATA_GOV_API_BASE");
-    env_override(&cfg->data_api_key, "DATA_GOV_API_KEY");
-    env_override(&cfg->secret, "HISAAB_SECRET");
-    env_override(&cfg->twilio_auth_token, "TWILIO_AUTH_TOKEN");
-    env_override(&cfg->kannel_sendsms_password, "KANNEL_SENDSMS_PASSWORD");
-    env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
 }

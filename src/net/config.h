@@ -18,9 +18,13 @@
  * Full reference: the Configuration section of README.md.
  *
  * '#' starts a comment; statements end at newline (a trailing ';' is allowed). Errors
- * name the file and line. Environment variables win over the file for DATABASE_URL,
- * REDIS_URL, DATA_GOV_API_KEY, DATA_GOV_API_BASE, KANNEL_SENDSMS_URL and HISAAB_SECRET;
- * secrets are never read from the file.
+ * name the file and line. Environment variables win over the file: DATABASE_URL,
+ * REDIS_URL, DATA_GOV_API_BASE, KANNEL_SENDSMS_URL, KANNEL_SENDSMS_USER and
+ * KANNEL_SENDSMS_FROM; the secrets DATA_GOV_API_KEY, HISAAB_SECRET, TWILIO_AUTH_TOKEN and
+ * KANNEL_SENDSMS_PASSWORD are never read from the file, only from the environment.
+ *
+ * The parser is config.c; the `hisaab { }` settings and the environment are
+ * config_hisaab.c's (config_hisaab.h is internal to the two).
  */
 #ifndef HISAAB_CONFIG_H
 #define HISAAB_CONFIG_H
@@ -109,6 +113,10 @@ struct config {
                              */
     int drain_timeout;      /* drain_timeout_seconds: SIGTERM grace period (default 10) */
     char *assets_dir;       /* assets_dir: web app and text templates (default "assets") */
+    char *spool_dir;        /* spool_dir: records that could not reach Postgres at shutdown,
+                               kept for the next start (default "var/spool") */
+    int insecure_dev;       /* insecure_dev yes|no (1|0, default 0): may start without
+                               HISAAB_SECRET, phone numbers then hashed unkeyed; local runs only */
 
     /* The district API (src/api.h). */
     int cache_max_age;   /* cache_max_age_seconds: Cache-Control max-age (default 300) */
@@ -129,8 +137,13 @@ struct config {
     char *sms_json_id;             /* sms_json_id: message id field (default "id") */
     char *sms_public_url;          /* sms_public_url: the public base URL the gateway calls
                                       (Twilio signs it); default none: the Host header */
-    char *kannel_sendsms_url;      /* kannel_sendsms_url: smsbox's sendsms (default none) */
-    char *kannel_sendsms_user;     /* kannel_sendsms_user (default "hisaab") */
+    char *kannel_sendsms_url;      /* kannel_sendsms_url, or env KANNEL_SENDSMS_URL: smsbox's
+                                      sendsms (default none) */
+    char *kannel_sendsms_user;     /* kannel_sendsms_user, or env KANNEL_SENDSMS_USER
+                                      (default "hisaab") */
+    char *kannel_sendsms_from;     /* kannel_sendsms_from, or env KANNEL_SENDSMS_FROM: the
+                                      sender id sent as from= (default none: Kannel's
+                                      global-sender) */
     char *kannel_sendsms_password; /* env KANNEL_SENDSMS_PASSWORD only */
     char *twilio_auth_token;       /* env TWILIO_AUTH_TOKEN only */
 };

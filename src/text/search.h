@@ -5,7 +5,7 @@
  * use it. An index is built once per data version (search_index_new + search_index_add
  * for every district) and is then read-only: search_find() may be called from any number
  * of threads at once, allocates nothing and does a bounded amount of work per query.
- * The algorithm is described at the top of search.c.
+ * The algorithm is described at the top of search.c (matching) and search_norm.c (text).
  */
 #ifndef HISAAB_SEARCH_H
 #define HISAAB_SEARCH_H

@@ -1,17 +1,19 @@
 /*
- * libFuzzer target for the district search (src/search.c). The first byte picks how
- * many results to ask for (low 5 bits) and whether the rest is also added to a fresh
- * index as a district's English name, Hindi name and alias (high bit); the rest, copied
- * into a buffer of exactly its length plus a NUL, is the query: arbitrary bytes, so also
- * invalid UTF-8. Checks: no crash or sanitizer report, at most `max` results, scores in
- * (0, 1] and in descending order, and a name added to an index finds its own district.
+ * libFuzzer target for the district search (src/text/search.c and search_norm.c). The
+ * first byte picks how many results to ask for (low 5 bits) and whether the rest is also
+ * added to a fresh index as a district's English name, Hindi name and alias (high bit);
+ * the rest, copied into a buffer of exactly its length plus a NUL, is the query:
+ * arbitrary bytes, so also invalid UTF-8. Checks: no crash or sanitizer report, at most
+ * `max` results, scores in (0, 1] and in descending order, and a name added to an index
+ * finds its own district.
  *
  *   make fuzz && build/fuzz/fuzz_search -max_total_time=60 tests/fuzz/seeds/search
  *
- * or on its own (it includes search.c and needs only mem.c):
+ * or on its own (the search needs only mem.c and utf8.c):
  *
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
- *       -o build/fuzz/fuzz_search tests/fuzz/fuzz_search.c src/mem.c
+ *       -o build/fuzz/fuzz_search tests/fuzz/fuzz_search.c src/text/search.c \
+ *       src/text/search_norm.c src/core/mem.c src/core/utf8.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,9 @@
 /*
- * Unit tests for the kore.conf parser: the project's real kore.conf, small good files, one
- * broken file per error (each checked for its exact "FILE:LINE:" and message), secrets
- * kept out of the file, and the environment overrides.
+ * Unit tests for the kore.conf parser (src/net/config.c) and the `hisaab { }` settings
+ * (src/net/config_hisaab.c): the project's real kore.conf, small good files, one broken
+ * file per error (each checked for its exact "FILE:LINE:" and message), secrets kept out
+ * of the file, and the environment overrides. Includes both .c files to reach their
+ * static helpers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,10 +19,12 @@
 #include <unistd.h>
 
 #include "../../src/net/config.c"
+#include "../../src/net/config_hisaab.c"
 
 static const char *const env_vars[] = {
-    "DATABASE_URL",  "REDIS_URL",         "DATA_GOV_API_KEY",        "DATA_GOV_API_BASE",
-    "HISAAB_SECRET", "TWILIO_AUTH_TOKEN", "KANNEL_SENDSMS_PASSWORD", "KANNEL_SENDSMS_URL"};
+    "DATABASE_URL",        "REDIS_URL",          "DATA_GOV_API_KEY",        "DATA_GOV_API_BASE",
+    "HISAAB_SECRET",       "TWILIO_AUTH_TOKEN",  "KANNEL_SENDSMS_PASSWORD", "KANNEL_SENDSMS_URL",
+    "KANNEL_SENDSMS_USER", "KANNEL_SENDSMS_FROM"};
 
 static void clear_env(void)
 {
@@ -160,6 +164,10 @@ static void test_real_kore_conf(void **state)
     assert_string_equal(cfg->data_api_base, "https://api.data.gov.in");
     assert_string_equal(cfg->log_level, "info");
     assert_string_equal(cfg->assets_dir, "assets");
+    assert_string_equal(cfg->spool_dir, "var/spool");
+    assert_int_equal(cfg->insecure_dev, 0);
+    assert_string_equal(cfg->kannel_sendsms_user, "hisaab");
+    assert_null(cfg->kannel_sendsms_from);
     assert_null(cfg->data_api_key);
     assert_null(cfg->secret);
     assert_int_equal(cfg->max_body, 65536);
@@ -225,6 +233,7 @@ static void test_sms_keys(void **state)
     assert_string_equal(cfg->sms_json_text, "text");
     assert_string_equal(cfg->sms_json_id, "id");
     assert_string_equal(cfg->kannel_sendsms_user, "hisaab");
+    assert_null(cfg->kannel_sendsms_from);
     assert_null(cfg->kannel_sendsms_url);
     assert_null(cfg->sms_public_url);
     assert_null(cfg->twilio_auth_token);
@@ -236,7 +245,7 @@ static void test_sms_keys(void **state)
                    " sms_json_from sender\n sms_json_to dest\n sms_json_text message\n"
                    " sms_json_id msgid\n sms_public_url https://sms.example.in\n"
                    " kannel_sendsms_url http://127.0.0.1:13013/cgi-bin/sendsms\n"
-                   " kannel_sendsms_user hs\n}\n");
+                   " kannel_sendsms_user hs\n kannel_sendsms_from HISAAB\n}\n");
     clear_env();
     assert_int_equal(cfg->sms_rate_per_hour, 3);
     assert_string_equal(cfg->sms_json_from, "sender");
@@ -246,6 +255,7 @@ static void test_sms_keys(void **state)
     assert_string_equal(cfg->sms_public_url, "https://sms.example.in");
     assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms");
     assert_string_equal(cfg->kannel_sendsms_user, "hs");
+    assert_string_equal(cfg->kannel_sendsms_from, "HISAAB");
     assert_string_equal(cfg->twilio_auth_token, "tok12345");
     assert_string_equal(cfg->kannel_sendsms_password, "pw");
     config_free(cfg);
@@ -283,6 +293,8 @@ static void test_defaults_and_one_line_block(void **state)
     assert_int_equal(cfg->backend_timeout_ms, 1000);
     assert_int_equal(cfg->max_data_age_hours, 2160);
     assert_int_equal(cfg->drain_timeout, 10);
+    assert_string_equal(cfg->spool_dir, "var/spool");
+    assert_int_equal(cfg->insecure_dev, 0);
     config_free(cfg);
 }
 
@@ -323,6 +335,8 @@ static void test_full_file(void **state)
                        "  data_api_base http://127.0.0.1:9999\n"
                        "  log_level debug\n"
                        "  assets_dir /srv/assets\n"
+                       "  spool_dir /var/lib/hisaab/spool\n"
+                       "  insecure_dev yes\n"
                        "  kannel_sendsms_url http://127.0.0.1:13013/cgi-bin/sendsms\n"
                        "  max_body_bytes 1024\n"
                        "  max_header_bytes 256\n"
@@ -369,6 +383,8 @@ static void test_full_file(void **state)
     assert_string_equal(cfg->data_api_base, "http://127.0.0.1:9999");
     assert_string_equal(cfg->log_level, "debug");
     assert_string_equal(cfg->assets_dir, "/srv/assets");
+    assert_string_equal(cfg->spool_dir, "/var/lib/hisaab/spool");
+    assert_int_equal(cfg->insecure_dev, 1);
     assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms");
     assert_int_equal(cfg->max_body, 1024);
     assert_int_equal(cfg->max_headers, 256);
@@ -512,6 +528,12 @@ static const struct bad bad_files[] = {
     {SRV "hisaab {\n log_level\n}\n", "t.conf:5: ", "log_level: expected exactly one value"},
     {SRV "hisaab {\n log_level info debug\n}\n", "t.conf:5: ", "expected exactly one value"},
     {SRV "hisaab {\n log_level info\n log_level warn\n}\n", "t.conf:6: ", "log_level: given twice"},
+    {SRV "hisaab {\n insecure_dev maybe\n}\n",
+     "t.conf:5: ", "insecure_dev: 'maybe' must be yes or no"},
+    {SRV "hisaab {\n insecure_dev\n}\n", "t.conf:5: ", "insecure_dev: expected exactly one value"},
+    {SRV "hisaab {\n kannel_sendsms_from a b\n}\n", "t.conf:5: ", "expected exactly one value"},
+    {SRV "hisaab {\n kannel_sendsms_from x\n kannel_sendsms_from y\n}\n",
+     "t.conf:6: ", "kannel_sendsms_from: given twice"},
     /* secrets stay in the environment */
     {SRV "hisaab {\n api_key abc123\n}\n", "t.conf:5: ",
      "'api_key' looks like a secret; secrets are never read from the config file: set it in "
@@ -596,6 +618,48 @@ static void test_crlf_and_semicolons(void **state)
     config_free(cfg);
 }
 
+/* spool_dir and insecure_dev: defaults, values, and nothing but yes or no for the latter. */
+static void test_spool_and_insecure_dev(void **state)
+{
+    static const char *const bad_bools[] = {"1", "0", "YES", "No", "true", "y", "yess"};
+    struct config *cfg;
+    char text[256], err[256], want[128];
+    size_t i;
+
+    (void)state;
+    cfg = parse_ok(SRV);
+    assert_string_equal(cfg->spool_dir, "var/spool");
+    assert_int_equal(cfg->insecure_dev, 0);
+    config_free(cfg);
+    cfg = parse_ok(SRV "hisaab {\n spool_dir /tmp/hisaab-spool\n insecure_dev yes\n}\n");
+    assert_string_equal(cfg->spool_dir, "/tmp/hisaab-spool");
+    assert_int_equal(cfg->insecure_dev, 1);
+    config_free(cfg);
+    cfg = parse_ok(SRV "hisaab {\n insecure_dev no\n}\n");
+    assert_int_equal(cfg->insecure_dev, 0);
+    assert_string_equal(cfg->spool_dir, "var/spool");
+    config_free(cfg);
+
+    for (i = 0; i < sizeof(bad_bools) / sizeof(bad_bools[0]); i++) {
+        cfg = (struct config *)(uintptr_t)1;
+        snprintf(text, sizeof(text), SRV "hisaab {\n insecure_dev %s\n}\n", bad_bools[i]);
+        snprintf(want, sizeof(want), "t.conf:5: insecure_dev: '%s' must be yes or no",
+                 bad_bools[i]);
+        assert_int_equal(config_parse("t.conf", text, &cfg, err, sizeof(err)), -1);
+        assert_null(cfg);
+        assert_string_equal(err, want);
+    }
+    cfg = NULL;
+    assert_int_equal(config_parse("t.conf",
+                                  SRV "hisaab {\n insecure_dev yes\n insecure_dev no\n}\n", &cfg,
+                                  err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "t.conf:6: insecure_dev: given twice");
+    assert_int_equal(
+        config_parse("t.conf", SRV "hisaab {\n spool_dir a b\n}\n", &cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.conf:5: spool_dir: expected exactly one value");
+}
+
 static void test_env_overrides(void **state)
 {
     struct config *cfg;
@@ -607,15 +671,20 @@ static void test_env_overrides(void **state)
     setenv("DATA_GOV_API_BASE", "http://127.0.0.1:3", 1);
     setenv("HISAAB_SECRET", "s-456", 1);
     setenv("KANNEL_SENDSMS_URL", "http://127.0.0.1:5/cgi-bin/sendsms", 1);
+    setenv("KANNEL_SENDSMS_USER", "env-user", 1);
+    setenv("KANNEL_SENDSMS_FROM", "+911234567890", 1);
     cfg = parse_ok(SRV "hisaab {\n database_url postgresql://file/f\n"
                        " redis_url redis://file/0\n data_api_base https://file\n"
-                       " kannel_sendsms_url https://file/sendsms\n}\n");
+                       " kannel_sendsms_url https://file/sendsms\n kannel_sendsms_user file-user\n"
+                       " kannel_sendsms_from FILEID\n}\n");
     assert_string_equal(cfg->database_url, "postgresql://env@127.0.0.1:1/e");
     assert_string_equal(cfg->redis_url, "redis://127.0.0.1:2/1");
     assert_string_equal(cfg->data_api_key, "k-123");
     assert_string_equal(cfg->data_api_base, "http://127.0.0.1:3");
     assert_string_equal(cfg->secret, "s-456");
     assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:5/cgi-bin/sendsms");
+    assert_string_equal(cfg->kannel_sendsms_user, "env-user");
+    assert_string_equal(cfg->kannel_sendsms_from, "+911234567890");
     unsetenv("KANNEL_SENDSMS_URL");
 
     /* Applying again after a change picks up the new values. */
@@ -628,10 +697,24 @@ static void test_env_overrides(void **state)
     clear_env();
     setenv("DATABASE_URL", "", 1);
     setenv("DATA_GOV_API_KEY", "", 1);
-    cfg = parse_ok(SRV "hisaab {\n database_url postgresql://file/f\n}\n");
+    setenv("KANNEL_SENDSMS_USER", "", 1);
+    setenv("KANNEL_SENDSMS_FROM", "", 1);
+    cfg = parse_ok(SRV "hisaab {\n database_url postgresql://file/f\n"
+                       " kannel_sendsms_from FILEID\n}\n");
     assert_string_equal(cfg->database_url, "postgresql://file/f");
     assert_null(cfg->data_api_key);
     assert_null(cfg->secret);
+    assert_string_equal(cfg->kannel_sendsms_user, "hisaab");
+    assert_string_equal(cfg->kannel_sendsms_from, "FILEID");
+    config_free(cfg);
+
+    /* Without the file's values, the environment's still apply over the defaults. */
+    clear_env();
+    setenv("KANNEL_SENDSMS_USER", "env-user", 1);
+    setenv("KANNEL_SENDSMS_FROM", "HISAAB", 1);
+    cfg = parse_ok(SRV);
+    assert_string_equal(cfg->kannel_sendsms_user, "env-user");
+    assert_string_equal(cfg->kannel_sendsms_from, "HISAAB");
     config_free(cfg);
     clear_env();
     config_apply_env(NULL);
@@ -672,13 +755,13 @@ static void test_load_errors(void **state)
 static void test_helpers(void **state)
 {
     (void)state;
-    assert_true(looks_secret("api_key"));
-    assert_true(looks_secret("API_KEY"));
-    assert_true(looks_secret("ssh_key"));
-    assert_true(looks_secret("apikey"));
-    assert_false(looks_secret("database_url"));
-    assert_false(looks_secret("max_body_bytes"));
-    assert_false(looks_secret("key"));
+    assert_true(config_looks_secret("api_key"));
+    assert_true(config_looks_secret("API_KEY"));
+    assert_true(config_looks_secret("ssh_key"));
+    assert_true(config_looks_secret("apikey"));
+    assert_false(config_looks_secret("database_url"));
+    assert_false(config_looks_secret("max_body_bytes"));
+    assert_false(config_looks_secret("key"));
     assert_true(url_has_password("postgresql://u:p@h/db"));
     assert_true(url_has_password("redis://:p@h:1/0"));
     assert_false(url_has_password("postgresql://u@h:5432/db"));
@@ -702,6 +785,7 @@ int main(void)
         cmocka_unit_test_setup(test_long_line, setup),
         cmocka_unit_test_setup(test_small_error_buffer, setup),
         cmocka_unit_test_setup(test_crlf_and_semicolons, setup),
+        cmocka_unit_test_setup(test_spool_and_insecure_dev, setup),
         cmocka_unit_test_setup(test_env_overrides, setup),
         cmocka_unit_test_setup(test_load_errors, setup),
         cmocka_unit_test_setup(test_helpers, setup),

@@ -1,13 +1,14 @@
 /*
- * Unit tests for src/search.c, on the real reference data: the Madhya Pradesh districts of
- * data/mgnrega_mp_2024-25.csv (NREGA codes) plus the 9 more of
- * data/reference/mp_nrega_lgd.csv, with Hindi names from data/reference/districts_hi.csv
- * and aliases from mp_centroids.csv, next to every other district of the Hindi-speaking
- * states (districts_hi.csv, aliases from district_aliases.csv) and Maharashtra's
- * Aurangabad, so that same-named districts really collide. Districts outside Madhya
- * Pradesh get the code 100000 + their LGD code. A table of real inputs asserts the top
- * result; a second index of all ~760 LGD districts is used for a printed benchmark.
- * Includes the .c to test the normalisation helpers directly.
+ * Unit tests for the district search (src/text/search.c and search_norm.c), on the real
+ * reference data: the Madhya Pradesh districts of data/mgnrega_mp_2024-25.csv (NREGA
+ * codes) plus the 9 more of data/reference/mp_nrega_lgd.csv, with Hindi names from
+ * data/reference/districts_hi.csv and aliases from mp_centroids.csv, next to every other
+ * district of the Hindi-speaking states (districts_hi.csv, aliases from
+ * district_aliases.csv) and Maharashtra's Aurangabad, so that same-named districts really
+ * collide. Districts outside Madhya Pradesh get the code 100000 + their LGD code. A table
+ * of real inputs asserts the top result; a second index of all ~760 LGD districts is used
+ * for a printed benchmark. Includes search.c to reach the index's internals and
+ * osa_bitpar(); the normalisation (search_norm.c) is tested through search_norm.h.
  */
 #include "../../src/text/search.c"
 
@@ -774,10 +775,10 @@ static void test_threads(void **state)
 
 static void expect_plain(const char *in, const char *want)
 {
-    char out[PLAIN_MAX + 1];
-    size_t n = normalise(in, strlen(in), out, sizeof(out));
+    char out[SEARCH_PLAIN_MAX + 1];
+    size_t n = search_norm_plain(in, strlen(in), out, sizeof(out), 0);
     if (strcmp(out, want) != 0)
-        fail_msg("normalise(\"%s\") = \"%s\", want \"%s\"", in, out, want);
+        fail_msg("search_norm_plain(\"%s\") = \"%s\", want \"%s\"", in, out, want);
     assert_int_equal(n, strlen(want));
 }
 
@@ -787,11 +788,11 @@ static void test_normalise(void **state)
 
     (void)state;
     /* Without nuktas, as the index also stores Hindi names. */
-    assert_int_equal(normalise_ex("निवाड़ी", strlen("निवाड़ी"), out, sizeof(out), 1), 6);
+    assert_int_equal(search_norm_plain("निवाड़ी", strlen("निवाड़ी"), out, sizeof(out), 1), 6);
     assert_string_equal(out, "nivadi");
-    normalise_ex("फ़ैज़ाबाद ढ़", strlen("फ़ैज़ाबाद ढ़"), out, sizeof(out), 1);
+    search_norm_plain("फ़ैज़ाबाद ढ़", strlen("फ़ैज़ाबाद ढ़"), out, sizeof(out), 1);
     assert_string_equal(out, "phaijabad dha");
-    normalise_ex("क़ख़ग़य़", strlen("क़ख़ग़य़"), out, sizeof(out), 1);
+    search_norm_plain("क़ख़ग़य़", strlen("क़ख़ग़य़"), out, sizeof(out), 1);
     assert_string_equal(out, "kakhgay");
     expect_plain("  NREGA   Niwari  ", "nrega niwari");
     expect_plain("निवाड़ी", "nivari");
@@ -832,9 +833,9 @@ static void test_normalise(void **state)
 static void expect_key(const char *in, const char *want)
 {
     char key[SEARCH_KEY_MAX + 1];
-    phonetic_key(in, strlen(in), key, sizeof(key));
+    search_norm_key(in, strlen(in), key, sizeof(key));
     if (strcmp(key, want) != 0)
-        fail_msg("phonetic_key(\"%s\") = \"%s\", want \"%s\"", in, key, want);
+        fail_msg("search_norm_key(\"%s\") = \"%s\", want \"%s\"", in, key, want);
 }
 
 static void test_phonetic_key(void **state)

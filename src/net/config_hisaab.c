@@ -1,0 +1,303 @@
+/*
+ * The `hisaab { }` block of kore.conf: Hisaab's own settings (see struct config in
+ * config.h and the Configuration section of README.md). This file owns the table of
+ * keys (name, type, field of struct config, range, allowed values or URL prefixes), their
+ * defaults, the check of each value, the refusal of secrets (a key whose name looks like
+ * one, a URL with a password or an api-key parameter in it) and the environment
+ * variables that win over the file (config_apply_env). The kore.conf syntax itself is
+ * config.c's; it hands each statement of the block to config_hisaab_key() (see
+ * config_hisaab.h for how the two halves share the parser's error reporting).
+ *
+ * Adding a setting: a field in struct config, a row in hisaab_keys[], its default in
+ * config_hisaab_defaults() (and its free in config_hisaab_free() if it is a string), a
+ * commented line in kore.conf and a row in README.md's `hisaab { }` table.
+ */
+#include "net/config_hisaab.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "net/config.h"
+
+/* Directive names that would put a secret into the file. */
+int config_looks_secret(const char *word)
+{
+    static const char *const bad[] = {"secret",  "password", "passwd", "token",
+                                      "api_key", "apikey",   "api-key"};
+    char low[CFG_NAME_MAX + 1];
+    size_t i, n = strlen(word);
+
+    if (n > CFG_NAME_MAX)
+        return 0;
+    for (i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)word[i]);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (strstr(low, bad[i]) != NULL)
+            return 1;
+    }
+    return n > 4 && strcmp(low + n - 4, "_key") == 0;
+}
+
+/* 1 if a URL carries a password in its user-info ("scheme://user:pass@host"). */
+static int url_has_password(const char *url)
+{
+    const char *auth = strstr(url, "://"), *end, *at, *colon;
+
+    if (auth == NULL)
+        return 0;
+    auth += 3;
+    end = auth + strcspn(auth, "/?#");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    if (at == NULL)
+        return 0;
+    colon = memchr(auth, ':', (size_t)(at - auth));
+    return colon != NULL;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- the keys ---- */
+
+enum key_kind { K_STR, K_SIZE, K_INT, K_BOOL };
+
+struct key {
+    const char *name;
+    enum key_kind kind;
+    size_t off;
+    long lo, hi;                 /* K_SIZE, K_INT: the range */
+    const char *const *choices;  /* K_STR: allowed values, NULL-terminated; NULL = any */
+    const char *const *prefixes; /* K_STR: required prefixes (one of), NULL-terminated */
+};
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const data_formats[] = {"json", "xml", "csv", NULL};
+static const char *const pg_prefixes[] = {"postgresql://", "postgres://", NULL};
+static const char *const redis_prefixes[] = {"redis://", NULL};
+static const char *const http_prefixes[] = {"http://", "https://", NULL};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct key hisaab_keys[] = {
+    {"database_url", K_STR, OFF(database_url), 0, 0, NULL, pg_prefixes},
+    {"redis_url", K_STR, OFF(redis_url), 0, 0, NULL, redis_prefixes},
+    {"data_source", K_STR, OFF(data_source), 0, 0, NULL, NULL},
+    {"data_format", K_STR, OFF(data_format), 0, 0, data_formats, NULL},
+    {"data_api_base", K_STR, OFF(data_api_base), 0, 0, NULL, http_prefixes},
+    {"log_level", K_STR, OFF(log_level), 0, 0, log_levels, NULL},
+    {"assets_dir", K_STR, OFF(assets_dir), 0, 0, NULL, NULL},
+    {"spool_dir", K_STR, OFF(spool_dir), 0, 0, NULL, NULL},
+    {"insecure_dev", K_BOOL, OFF(insecure_dev), 0, 0, NULL, NULL},
+    {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
+    {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
+    {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
+    {"backend_timeout_ms", K_INT, OFF(backend_timeout_ms), 10, 60000, NULL, NULL},
+    {"max_data_age_hours", K_INT, OFF(max_data_age_hours), 1, 87600, NULL, NULL},
+    {"drain_timeout_seconds", K_INT, OFF(drain_timeout), 0, 3600, NULL, NULL},
+    {"cache_max_age_seconds", K_INT, OFF(cache_max_age), 0, 86400, NULL, NULL},
+    {"data_version_poll_seconds", K_INT, OFF(version_poll), 1, 3600, NULL, NULL},
+    {"rate_limit_ip", K_INT, OFF(rate_ip), 0, 100000000, NULL, NULL},
+    {"rate_limit_ip_window_seconds", K_INT, OFF(rate_ip_window), 1, 86400, NULL, NULL},
+    {"rate_limit_client", K_INT, OFF(rate_key), 0, 100000000, NULL, NULL},
+    {"rate_limit_client_window_seconds", K_INT, OFF(rate_key_window), 1, 86400, NULL, NULL},
+    {"cors_origins", K_STR, OFF(cors_origins), 0, 0, NULL, NULL},
+    {"sms_rate_per_hour", K_INT, OFF(sms_rate_per_hour), 1, 100000, NULL, NULL},
+    {"sms_json_from", K_STR, OFF(sms_json_from), 0, 0, NULL, NULL},
+    {"sms_json_to", K_STR, OFF(sms_json_to), 0, 0, NULL, NULL},
+    {"sms_json_text", K_STR, OFF(sms_json_text), 0, 0, NULL, NULL},
+    {"sms_json_id", K_STR, OFF(sms_json_id), 0, 0, NULL, NULL},
+    {"sms_public_url", K_STR, OFF(sms_public_url), 0, 0, NULL, http_prefixes},
+    {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
+    {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
+    {"kannel_sendsms_from", K_STR, OFF(kannel_sendsms_from), 0, 0, NULL, NULL},
+};
+
+#define NKEYS (sizeof(hisaab_keys) / sizeof(hisaab_keys[0]))
+
+/* config_hisaab_key() keeps one bit per key in an unsigned long. */
+_Static_assert(NKEYS <= sizeof(unsigned long) * CHAR_BIT, "too many hisaab keys for *seen");
+
+void config_hisaab_defaults(struct config *cfg)
+{
+    cfg->database_url = xstrdup("postgresql://hisaab@127.0.0.1:5433/hisaab");
+    cfg->redis_url = xstrdup("redis://127.0.0.1:6380/0");
+    cfg->data_source = xstrdup("data/mgnrega_mp_2024-25.csv");
+    cfg->data_format = xstrdup("csv");
+    cfg->data_api_base = xstrdup("https://api.data.gov.in");
+    cfg->log_level = xstrdup("info");
+    cfg->assets_dir = xstrdup("assets");
+    cfg->spool_dir = xstrdup("var/spool");
+    cfg->insecure_dev = 0;
+    cfg->max_body = 65536;
+    cfg->max_headers = 8192;
+    cfg->header_timeout = 10;
+    cfg->backend_timeout_ms = 1000;
+    cfg->max_data_age_hours = 2160;
+    cfg->drain_timeout = 10;
+    cfg->cache_max_age = 300;
+    cfg->version_poll = 30;
+    cfg->rate_ip = 100;
+    cfg->rate_ip_window = 900;
+    cfg->rate_key = 1000;
+    cfg->rate_key_window = 3600;
+    cfg->sms_rate_per_hour = 10;
+    cfg->sms_json_from = xstrdup("from");
+    cfg->sms_json_to = xstrdup("to");
+    cfg->sms_json_text = xstrdup("text");
+    cfg->sms_json_id = xstrdup("id");
+    cfg->kannel_sendsms_user = xstrdup("hisaab");
+}
+
+/* A string value: one of k->choices and k->prefixes if given, and no secret in it. */
+static int set_string(struct config_parser *p, const struct key *k, char **slot, const char *name,
+                      const char *value)
+{
+    const char *const *c;
+    int rc = -1;
+
+    if (k->choices != NULL) {
+        for (c = k->choices; *c != NULL && strcmp(*c, value) != 0; c++)
+            ;
+        if (*c == NULL) {
+            config_perr(p, "%s: '%s' is not one of the allowed values", name, value);
+            goto out;
+        }
+    }
+    if (k->prefixes != NULL) {
+        for (c = k->prefixes; *c != NULL && !has_prefix(value, *c); c++)
+            ;
+        if (*c == NULL) {
+            config_perr(p, "%s: '%s' must start with %s", name, value, k->prefixes[0]);
+            goto out;
+        }
+    }
+    if (url_has_password(value) || strstr(value, "api-key=") != NULL ||
+        strstr(value, "api_key=") != NULL) {
+        config_perr(p,
+                    "%s: secrets are never read from the config file; set the environment "
+                    "variable instead (DATABASE_URL, REDIS_URL, DATA_GOV_API_KEY)",
+                    name);
+        goto out;
+    }
+    free(*slot);
+    *slot = xstrdup(value);
+    rc = 0;
+out:
+    return rc;
+}
+
+int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned long *seen, char **w,
+                      size_t n)
+{
+    const struct key *k = NULL;
+    char *base = (char *)cfg;
+    size_t i;
+    long v;
+    int rc = -1;
+
+    for (i = 0; i < NKEYS; i++) {
+        if (strcmp(hisaab_keys[i].name, w[0]) == 0) {
+            k = &hisaab_keys[i];
+            break;
+        }
+    }
+    if (k == NULL) {
+        config_perr(p, "unknown key '%s' in hisaab block", w[0]);
+        goto out;
+    }
+    if (n != 2) {
+        config_perr(p, "%s: expected exactly one value", w[0]);
+        goto out;
+    }
+    if (*seen & (1UL << i)) {
+        config_perr(p, "%s: given twice", w[0]);
+        goto out;
+    }
+    *seen |= 1UL << i;
+
+    switch (k->kind) {
+    case K_STR:
+        if (set_string(p, k, (char **)(void *)(base + k->off), w[0], w[1]) != 0)
+            goto out;
+        break;
+    case K_SIZE:
+        if (config_parse_num(p, w[0], w[1], k->lo, k->hi, &v) != 0)
+            goto out;
+        *(size_t *)(void *)(base + k->off) = (size_t)v;
+        break;
+    case K_INT:
+        if (config_parse_num(p, w[0], w[1], k->lo, k->hi, &v) != 0)
+            goto out;
+        *(int *)(void *)(base + k->off) = (int)v;
+        break;
+    case K_BOOL:
+        if (strcmp(w[1], "yes") != 0 && strcmp(w[1], "no") != 0) {
+            config_perr(p, "%s: '%s' must be yes or no", w[0], w[1]);
+            goto out;
+        }
+        *(int *)(void *)(base + k->off) = strcmp(w[1], "yes") == 0;
+        break;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+void config_hisaab_free(struct config *cfg)
+{
+    free(cfg->database_url);
+    free(cfg->redis_url);
+    free(cfg->data_source);
+    free(cfg->data_format);
+    free(cfg->data_api_base);
+    free(cfg->data_api_key);
+    free(cfg->secret);
+    free(cfg->log_level);
+    free(cfg->assets_dir);
+    free(cfg->spool_dir);
+    free(cfg->cors_origins);
+    free(cfg->sms_json_from);
+    free(cfg->sms_json_to);
+    free(cfg->sms_json_text);
+    free(cfg->sms_json_id);
+    free(cfg->sms_public_url);
+    free(cfg->kannel_sendsms_url);
+    free(cfg->kannel_sendsms_user);
+    free(cfg->kannel_sendsms_from);
+    free(cfg->kannel_sendsms_password);
+    free(cfg->twilio_auth_token);
+}
+
+/* ---- the environment ---- */
+
+static void env_override(char **slot, const char *var)
+{
+    const char *v = getenv(var);
+
+    if (v != NULL && v[0] != '\0') {
+        free(*slot);
+        *slot = xstrdup(v);
+    }
+}
+
+void config_apply_env(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    env_override(&cfg->database_url, "DATABASE_URL");
+    env_override(&cfg->redis_url, "REDIS_URL");
+    env_override(&cfg->data_api_base, "DATA_GOV_API_BASE");
+    env_override(&cfg->data_api_key, "DATA_GOV_API_KEY");
+    env_override(&cfg->secret, "HISAAB_SECRET");
+    env_override(&cfg->twilio_auth_token, "TWILIO_AUTH_TOKEN");
+    env_override(&cfg->kannel_sendsms_password, "KANNEL_SENDSMS_PASSWORD");
+    env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
+    env_override(&cfg->kannel_sendsms_user, "KANNEL_SENDSMS_USER");
+    env_override(&cfg->kannel_sendsms_from, "KANNEL_SENDSMS_FROM");
+}
