@@ -75,6 +75,9 @@ static struct {
     struct req_list failing;
 } pg;
 
+/* The SQLSTATE of the failure whose callback is running (pg_last_sqlstate()). */
+static const char *cur_sqlstate;
+
 static void conn_io(evutil_socket_t fd, short what, void *arg);
 static void conn_timer(evutil_socket_t fd, short what, void *arg);
 static void req_timer(evutil_socket_t fd, short what, void *arg);
@@ -117,11 +120,23 @@ static void req_free(struct pg_req *r)
     free(r);
 }
 
+/* Answer an unlinked request with the server's SQLSTATE (or NULL), then free it. A
+ * callback may cause other deliveries (pg_shutdown()), so the outer state is restored. */
+static void req_deliver_state(struct pg_req *r, const PGresult *res, const char *err,
+                              const char *sqlstate)
+{
+    const char *saved = cur_sqlstate;
+
+    cur_sqlstate = sqlstate;
+    r->cb(r->arg, res, err);
+    cur_sqlstate = saved;
+    req_free(r);
+}
+
 /* Answer an unlinked request, then free it. */
 static void req_deliver(struct pg_req *r, const PGresult *res, const char *err)
 {
-    r->cb(r->arg, res, err);
-    req_free(r);
+    req_deliver_state(r, res, err, NULL);
 }
 
 /* Give a request its answer on the next loop iteration (never inside pg_query()). */
@@ -350,6 +365,8 @@ static void conn_io_busy(struct pg_conn *c)
     PGresult *res;
     char msg[PG_ERRMSG_MAX];
     ExecStatusType st;
+    char state[6];
+    const char *code;
 
     while (!PQisBusy(c->conn)) {
         res = PQgetResult(c->conn);
@@ -374,7 +391,14 @@ static void conn_io_busy(struct pg_conn *c)
                      res != NULL ? PQresultErrorMessage(res) : "no result from server");
             if (msg[0] == '\0')
                 msg_copy(msg, sizeof(msg), PQresStatus(st));
-            req_deliver(r, NULL, msg);
+            /* libpq's own errors (a broken connection) carry no SQLSTATE. */
+            code = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+            if (code != NULL && strlen(code) == 5) {
+                memcpy(state, code, sizeof(state));
+                req_deliver_state(r, NULL, msg, state);
+            } else {
+                req_deliver(r, NULL, msg);
+            }
         }
         if (res != NULL)
             PQclear(res);
@@ -613,6 +637,11 @@ int pg_query(const char *sql, int nparams, const char *const *params, pg_result_
     dispatch();
 out:
     return rc;
+}
+
+const char *pg_last_sqlstate(void)
+{
+    return cur_sqlstate;
 }
 
 int pg_is_up(void)

@@ -54,6 +54,15 @@ int pg_init(struct event_base *base, const char *conninfo, int pool_size, int ti
 int pg_query(const char *sql, int nparams, const char *const *params, pg_result_fn cb, void *arg)
     __attribute__((warn_unused_result));
 
+/*
+ * The SQLSTATE of the failure being delivered ("23514"), valid only inside a pg_result_fn
+ * while it runs (owned by pg). NULL outside a callback, on success, and
+ * when the failure is not an error the server sent (timeout, connection lost, queue full,
+ * shutdown, postgres unavailable): callers can tell "retry later" from "the server
+ * refused this statement" without parsing messages.
+ */
+const char *pg_last_sqlstate(void);
+
 /* 1 when at least one connection is established, else 0. */
 int pg_is_up(void);
 

@@ -39,6 +39,10 @@ struct metrics_block {
     _Atomic uint64_t etl_rows;
     _Atomic uint64_t etl_failures;
     _Atomic uint64_t worker_restarts;
+    _Atomic uint64_t journal_written;
+    _Atomic uint64_t journal_spooled;
+    _Atomic uint64_t journal_rejected;
+    _Atomic uint64_t journal_refused;
 };
 
 static struct metrics_block local_block = {.routes = {"-"}, .nroutes = 1, .etl_last_ok = -1};
@@ -123,6 +127,26 @@ void metrics_set_etl(int64_t last_run_unix, int last_status_ok, uint64_t rows_lo
     atomic_store(&mb->etl_last_ok, last_status_ok ? 1 : 0);
     atomic_store(&mb->etl_rows, rows_loaded_total);
     atomic_store(&mb->etl_failures, failures_total);
+}
+
+void metrics_journal_written(uint64_t n)
+{
+    atomic_fetch_add_explicit(&mb->journal_written, n, memory_order_relaxed);
+}
+
+void metrics_journal_spooled(uint64_t n)
+{
+    atomic_fetch_add_explicit(&mb->journal_spooled, n, memory_order_relaxed);
+}
+
+void metrics_journal_rejected(uint64_t n)
+{
+    atomic_fetch_add_explicit(&mb->journal_rejected, n, memory_order_relaxed);
+}
+
+void metrics_journal_refused(void)
+{
+    atomic_fetch_add_explicit(&mb->journal_refused, 1, memory_order_relaxed);
 }
 
 void metrics_worker_restart(void)
@@ -255,6 +279,27 @@ int metrics_render(struct buf *out)
                    "# TYPE hisaab_worker_restarts_total counter\n"
                    "hisaab_worker_restarts_total %llu\n",
                    (unsigned long long)atomic_load(&mb->worker_restarts)) != 0)
+        goto out;
+    if (buf_printf(out,
+                   "# HELP hisaab_journal_written_total Records the journal wrote to Postgres.\n"
+                   "# TYPE hisaab_journal_written_total counter\n"
+                   "hisaab_journal_written_total %llu\n"
+                   "# HELP hisaab_journal_spooled_total Records written to a spool file at "
+                   "shutdown, to be written at the next start.\n"
+                   "# TYPE hisaab_journal_spooled_total counter\n"
+                   "hisaab_journal_spooled_total %llu\n"
+                   "# HELP hisaab_journal_rejected_total Records Postgres refused on their own, "
+                   "kept in the rejected file.\n"
+                   "# TYPE hisaab_journal_rejected_total counter\n"
+                   "hisaab_journal_rejected_total %llu\n"
+                   "# HELP hisaab_journal_refused_total Requests answered 503 because the "
+                   "journal had no room.\n"
+                   "# TYPE hisaab_journal_refused_total counter\n"
+                   "hisaab_journal_refused_total %llu\n",
+                   (unsigned long long)atomic_load(&mb->journal_written),
+                   (unsigned long long)atomic_load(&mb->journal_spooled),
+                   (unsigned long long)atomic_load(&mb->journal_rejected),
+                   (unsigned long long)atomic_load(&mb->journal_refused)) != 0)
         goto out;
     rc = 0;
 out:

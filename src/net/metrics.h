@@ -43,6 +43,16 @@ void metrics_cache_miss(void);
 void metrics_set_etl(int64_t last_run_unix, int last_status_ok, uint64_t rows_loaded_total,
                      uint64_t failures_total);
 
+/*
+ * The journal (data/journal.h): records written to Postgres, written to a spool file at
+ * shutdown, refused by Postgres and kept in the rejected file, and requests a channel
+ * refused (503) because the journal had no room.
+ */
+void metrics_journal_written(uint64_t n);
+void metrics_journal_spooled(uint64_t n);
+void metrics_journal_rejected(uint64_t n);
+void metrics_journal_refused(void);
+
 /* One more worker restarted by the master. */
 void metrics_worker_restart(void);
 

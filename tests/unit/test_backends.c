@@ -29,6 +29,7 @@ struct answer {
     int calls_seen_at_return; /* `called` right after pg_query()/rds_command() returned */
     char err[256];
     char val[1024];
+    char sqlstate[8]; /* pg_last_sqlstate() inside the callback; "" when NULL */
     int ok;
     double at; /* when the callback ran */
 };
@@ -74,6 +75,8 @@ static void pg_cb(void *arg, const PGresult *res, const char *err)
     }
     if (err != NULL)
         snprintf(a->err, sizeof(a->err), "%s", err);
+    snprintf(a->sqlstate, sizeof(a->sqlstate), "%s",
+             pg_last_sqlstate() != NULL ? pg_last_sqlstate() : "");
 }
 
 static void rds_cb(void *arg, const redisReply *reply, const char *err)
@@ -252,10 +255,13 @@ static void test_pg_syntax_error(void **state)
     assert_true(run_until(&a.called, 3));
     assert_false(a.ok);
     assert_non_null(strstr(a.err, "syntax error"));
+    assert_string_equal(a.sqlstate, "42601");
     /* The connection is still usable. */
     assert_int_equal(pg_query("SELECT 7", 0, NULL, pg_cb, &b), 0);
     assert_true(run_until(&b.called, 3));
     assert_string_equal(b.val, "7");
+    assert_string_equal(b.sqlstate, "");
+    assert_null(pg_last_sqlstate()); /* outside a callback */
 }
 
 static void test_pg_timeout(void **state)
@@ -271,6 +277,7 @@ static void test_pg_timeout(void **state)
     assert_int_equal(pg_query("SELECT pg_sleep(5)", 0, NULL, pg_cb, &a), 0);
     assert_true(run_until(&a.called, 3));
     assert_string_equal(a.err, "timeout");
+    assert_string_equal(a.sqlstate, ""); /* not the server's answer */
     assert_true(a.at - t0 >= 0.25);
     assert_true(a.at - t0 < 1.0);
     assert_int_equal(pg_query("SELECT 'after'", 0, NULL, pg_cb, &b), 0);

@@ -80,7 +80,7 @@ static void test_format_every_line(void **state)
         }
     }
     assert_int_equal(helps, types);
-    assert_true(types >= 9);
+    assert_true(types >= 13);
     assert_true(samples >= 20);
     free(text);
 }
@@ -158,6 +158,32 @@ static void test_cache_etl_restarts(void **state)
     assert_int_equal(sample(text, "hisaab_etl_rows_loaded_total"), 1234);
     assert_int_equal(sample(text, "hisaab_etl_failures_total"), 2);
     assert_int_equal(sample(text, "hisaab_worker_restarts_total"), 1);
+    free(text);
+}
+
+static void test_journal_counters(void **state)
+{
+    char *text;
+
+    (void)state;
+    text = render();
+    assert_int_equal(sample(text, "hisaab_journal_written_total"), 0);
+    assert_int_equal(sample(text, "hisaab_journal_spooled_total"), 0);
+    assert_int_equal(sample(text, "hisaab_journal_rejected_total"), 0);
+    assert_int_equal(sample(text, "hisaab_journal_refused_total"), 0);
+    assert_non_null(strstr(text, "# TYPE hisaab_journal_written_total counter\n"));
+    free(text);
+    metrics_journal_written(1000);
+    metrics_journal_written(234);
+    metrics_journal_spooled(7);
+    metrics_journal_rejected(3);
+    metrics_journal_refused();
+    metrics_journal_refused();
+    text = render();
+    assert_int_equal(sample(text, "hisaab_journal_written_total"), 1234);
+    assert_int_equal(sample(text, "hisaab_journal_spooled_total"), 7);
+    assert_int_equal(sample(text, "hisaab_journal_rejected_total"), 3);
+    assert_int_equal(sample(text, "hisaab_journal_refused_total"), 2);
     free(text);
 }
 
@@ -242,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup(test_requests_by_route_and_status, setup),
         cmocka_unit_test_setup(test_histogram, setup),
         cmocka_unit_test_setup(test_cache_etl_restarts, setup),
+        cmocka_unit_test_setup(test_journal_counters, setup),
         cmocka_unit_test_setup(test_label_escaping, setup),
         cmocka_unit_test_setup(test_shared_across_fork, setup),
         cmocka_unit_test_setup(test_render_cap, setup),
