@@ -102,7 +102,8 @@ static struct {
     char *dir;
     struct stream streams[JOURNAL_MAX_STREAMS];
     size_t nstreams;
-    size_t queued;   /* records held: waiting, pending, in flight */
+    size_t queue_max; /* journal_room() says no past this (JOURNAL_QUEUE_MAX by default) */
+    size_t queued;    /* records held: waiting, pending, in flight */
     size_t inflight; /* batches in flight, all streams */
     int paused;      /* Postgres is away: nothing is sent until the timer */
     int away_logged; /* the outage was logged; log the recovery */
@@ -1139,8 +1140,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     J.paused = 0;
-    if (J.more_files && J.queued < JOURNAL_QUEUE_MAX / 2)
-        claim_files(0, JOURNAL_QUEUE_MAX / 2);
+    if (J.more_files && J.queued < J.queue_max / 2)
+        claim_files(0, J.queue_max / 2);
     if (J.more_files)
         arm_timer();
     pump();
@@ -1190,6 +1191,7 @@ int journal_init(struct event_base *base, const struct journal_opts *o)
     }
     J.dir = xstrdup(dir);
     J.base = base;
+    J.queue_max = o != NULL && o->queue_max > 0 ? o->queue_max : JOURNAL_QUEUE_MAX;
     for (i = 0; i < nregistered; i++)
         J.streams[i].s = registered[i];
     J.nstreams = nregistered;
@@ -1200,7 +1202,7 @@ int journal_init(struct event_base *base, const struct journal_opts *o)
         goto out;
     }
     J.started = 1;
-    claim_files(1, JOURNAL_QUEUE_MAX);
+    claim_files(1, J.queue_max);
     if (J.more_files)
         arm_timer();
     kick();
@@ -1219,7 +1221,7 @@ out:
 
 int journal_room(size_t n)
 {
-    return J.started && n <= JOURNAL_QUEUE_MAX && J.queued <= JOURNAL_QUEUE_MAX - n;
+    return J.started && n <= J.queue_max && J.queued <= J.queue_max - n;
 }
 
 void journal_refused(void)

@@ -74,6 +74,8 @@ struct journal_stream {
 struct journal_opts {
     const char *spool_dir; /* created (mode 0700, with its parents) if missing; NULL =
                               "var/spool" */
+    size_t queue_max;      /* records held before journal_room() says no; 0 =
+                              JOURNAL_QUEUE_MAX (kore.conf: journal_queue_max) */
 };
 
 /*
