@@ -104,10 +104,10 @@ static struct {
     size_t nstreams;
     size_t queue_max; /* journal_room() says no past this (JOURNAL_QUEUE_MAX by default) */
     size_t queued;    /* records held: waiting, pending, in flight */
-    size_t inflight; /* batches in flight, all streams */
-    int paused;      /* Postgres is away: nothing is sent until the timer */
-    int away_logged; /* the outage was logged; log the recovery */
-    int more_files;  /* spool files were left for later (no room) */
+    size_t inflight;  /* batches in flight, all streams */
+    int paused;       /* Postgres is away: nothing is sent until the timer */
+    int away_logged;  /* the outage was logged; log the recovery */
+    int more_files;   /* spool files were left for later (no room) */
     struct event *flush_ev;
     struct event *timer;
     struct src *srcs;
