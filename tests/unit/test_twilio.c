@@ -35,13 +35,11 @@ static void test_twilio_signature(void **state)
     assert_string_equal(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
     assert_true(twilio_check("12345", EXAMPLE_URL, example, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     /* Wrong token, wrong URL, a changed value, a missing header, no token configured. */
-    assert_false(
-        twilio_check("12346", EXAMPLE_URL, example, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    assert_false(twilio_check("12346", EXAMPLE_URL, example, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     assert_false(twilio_check("12345", "https://mycompany.com/myapp.php?foo=1", example, 5,
-                                  "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+                              "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     shuffled[1].value = "1235";
-    assert_false(
-        twilio_check("12345", EXAMPLE_URL, shuffled, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    assert_false(twilio_check("12345", EXAMPLE_URL, shuffled, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     assert_false(twilio_check("12345", EXAMPLE_URL, example, 5, NULL));
     assert_false(twilio_check(NULL, EXAMPLE_URL, example, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     assert_false(twilio_check("", EXAMPLE_URL, example, 5, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
