@@ -149,7 +149,7 @@ static void write_file(const char *path, const char *text)
 
 static void start(void)
 {
-    struct journal_opts o = {tdir};
+    struct journal_opts o = {.spool_dir = tdir};
 
     assert_int_equal(journal_init(base, &o), 0);
 }
@@ -734,7 +734,7 @@ static void test_rejected_file(void **state)
 
 static void test_spool_dir(void **state)
 {
-    struct journal_opts o;
+    struct journal_opts o = {.spool_dir = NULL};
     char nested[256], file[256];
     struct stat sb;
 
