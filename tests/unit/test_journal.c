@@ -1,12 +1,13 @@
 /*
- * Tests for journal.c. Without services: array literals, field repair, the SQLSTATE
- * classes, declarations, back-pressure, batch limits, the spool file round trip, lines
- * for unknown streams, claiming (also by racing processes) and the rejected file. With
- * DATABASE_URL (tests/blackbox/test_journal.py runs this binary against a harness
- * Postgres): bad records among 5,000 of a batch stream, order of EACH and ordered streams,
- * the drain at exit, and with HISAAB_JOURNAL_CONTROL=1 (the binary prints "CONTROL
- * <action>" and waits for a line once the driver has done it) Postgres stopped mid-way and
- * a spool written with Postgres down, then replayed once.
+ * Tests for journal.c and journal_spool.c (both included, to reach their statics; the
+ * records come from journal_rec.c in the library). Without services: array literals,
+ * field repair, the SQLSTATE classes, declarations, back-pressure, batch limits, the spool
+ * file round trip, lines for unknown streams, claiming (also by racing processes) and the
+ * rejected file. With DATABASE_URL (tests/blackbox/test_journal.py runs this binary
+ * against a harness Postgres): bad records among 5,000 of a batch stream, order of EACH
+ * and ordered streams, the drain at exit, and with HISAAB_JOURNAL_CONTROL=1 (the binary
+ * prints "CONTROL <action>" and waits for a line once the driver has done it) Postgres
+ * stopped mid-way and a spool written with Postgres down, then replayed once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "data/journal.c"
+#include "data/journal_spool.c"
 
 static struct event_base *base;
 static char tdir[64];
@@ -173,11 +175,11 @@ static int teardown(void **state)
 }
 
 /* The records of one stream, waiting or in pending batches, in order. */
-static size_t held(const struct journal_stream *s, const struct rec **out, size_t max)
+static size_t held(const struct journal_stream *s, const struct journal_rec **out, size_t max)
 {
     struct stream *st = stream_of(s);
     const struct batch *b;
-    const struct rec *r;
+    const struct journal_rec *r;
     size_t n = 0;
 
     assert_non_null(st);
@@ -282,7 +284,7 @@ static void test_repair(void **state)
 static void test_append_repairs(void **state)
 {
     static char big[3 * JOURNAL_FIELD_MAX];
-    const struct rec *r[4];
+    const struct journal_rec *r[4];
     struct slice sl[3];
     const char *f[3];
 
@@ -463,7 +465,7 @@ static void test_spool_round_trip(void **state)
         {"bad \xff byte", "\x01\x1f control", "NULL"},
     };
     const char *e1[2] = {"sub", "1"}, *e2[2] = {"stop", "2"};
-    const struct rec *r[8];
+    const struct journal_rec *r[8];
     char path[512], again[512];
     size_t i;
     int j;
@@ -703,7 +705,7 @@ static void test_stale_claim_replayed(void **state)
 static void test_rejected_file(void **state)
 {
     const char *f[3] = {"k\"1", NULL, "x"};
-    const struct rec *r[1];
+    const struct journal_rec *r[1];
     char path[512], line[4096];
     json_t *o;
     FILE *fp;
