@@ -20,7 +20,6 @@
  */
 #include "data/journal.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,35 +116,19 @@ out:
 
 size_t journal_repair(const char *s, size_t len, char *out, size_t outlen)
 {
-    static const char replacement[] = "\xEF\xBF\xBD";
-    size_t i = 0, o = 0, k;
-    const char *from;
-    uint32_t cp;
-    int n;
+    struct buf b;
+    size_t n = 0;
 
     if (outlen > JOURNAL_FIELD_MAX)
         outlen = JOURNAL_FIELD_MAX;
-    while (i < len) {
-        if (s[i] == '\0') {
-            i++;
-            continue;
-        }
-        n = utf8_decode(s + i, len - i, &cp);
-        if (n < 0) {
-            from = replacement;
-            k = 3;
-            i++;
-        } else {
-            from = s + i;
-            k = (size_t)n;
-            i += k;
-        }
-        if (o + k > outlen)
-            break;
-        memcpy(out + o, from, k);
-        o += k;
+    buf_init(&b, outlen);
+    /* The cut at outlen comes first, so out's cap (-1) is never reached. */
+    if (utf8_repair(s, len, outlen, &b) >= 0 && b.len > 0) {
+        n = b.len;
+        memcpy(out, b.data, n);
     }
-    return o;
+    buf_free(&b);
+    return n;
 }
 
 /* 1 when a failure with this SQLSTATE will happen again however often the statement is

@@ -13,18 +13,19 @@
  *    write wins); others up to JOURNAL_INFLIGHT batches at once.
  *  - JOURNAL_EACH streams: one statement per record with the fields as $1..$n, one at a
  *    time, in order (low-volume changes whose order matters: SUB then STOP).
- * Every text field is repaired before it is queued (invalid UTF-8 bytes replaced by
- * U+FFFD, NUL bytes dropped, cut to JOURNAL_FIELD_MAX bytes on a character boundary), so
- * no record can fail for its bytes. When a statement fails with an error the server sent
- * about the data (any SQLSTATE outside the classes 08, 40, 53, 57 and 58 and the codes
- * 25006 and 55P03), its batch is split in halves until the good records are written, so
- * one bad record never costs the others theirs; a record that still fails alone is
- * appended to the rejected file (spool_dir/journal-rejected.jsonl: one JSON object per
- * line with the stream, the fields, the SQLSTATE and the error) and logged, never silently
- * dropped. Any other failure (timeout, connection lost, queue full, Postgres unavailable,
- * those classes) means Postgres is away: records wait and the writer retries once a
- * second. A statement that timed out may have committed and is sent again, so a stream
- * whose table has a key should say ON CONFLICT ... DO NOTHING.
+ * Every text field is repaired before it is queued by utf8_repair() (core/utf8.h: each
+ * maximal invalid UTF-8 subsequence replaced by one U+FFFD, NUL bytes dropped), cut to
+ * JOURNAL_FIELD_MAX bytes on a character boundary, so no record can fail for its bytes.
+ * When a statement fails with an error the server sent about the data (any SQLSTATE
+ * outside the classes 08, 40, 53, 57 and 58 and the codes 25006 and 55P03), its batch is
+ * split in halves until the good records are written, so one bad record never costs the
+ * others theirs; a record that still fails alone is appended to the rejected file
+ * (spool_dir/journal-rejected.jsonl: one JSON object per line with the stream, the fields,
+ * the SQLSTATE and the error) and logged, never silently dropped. Any other failure
+ * (timeout, connection lost, queue full, Postgres unavailable, those classes) means
+ * Postgres is away: records wait and the writer retries once a second. A statement that
+ * timed out may have committed and is sent again, so a stream whose table has a key should
+ * say ON CONFLICT ... DO NOTHING.
  *
  * Back-pressure: the queue holds at most JOURNAL_QUEUE_MAX records per worker (waiting,
  * in flight, and replayed from spool files). A channel asks journal_room() before it
@@ -134,9 +135,9 @@ void journal_exit(int drain_ms);
 int journal_array_elem(const char *s, size_t len, struct buf *out) WUR;
 
 /* Copy s (len bytes) into out (outlen bytes, at most JOURNAL_FIELD_MAX of them used) as
- * valid UTF-8: each byte that does not start a valid sequence becomes U+FFFD, NUL bytes
- * are dropped, and the copy ends before a character that would not fit. Not
- * NUL-terminated. Returns the bytes written. */
+ * valid UTF-8, repaired as every field is (utf8_repair(): one U+FFFD for each maximal
+ * invalid subsequence, NUL bytes dropped); the copy ends before a character that would
+ * not fit. Not NUL-terminated. Returns the bytes written. */
 size_t journal_repair(const char *s, size_t len, char *out, size_t outlen);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Journal records: repair the fields, then copy them into one allocation; see
- * journal_rec.h. The fields are repaired into a static scratch area first, so the
- * record's size is known before it is allocated and a record costs one allocation.
+ * journal_rec.h. The fields are repaired into one scratch buffer first (so the record's
+ * size is known before it is allocated); the buffer is kept for the process's life, so a
+ * record costs one allocation.
  */
 #include "data/journal_rec.h"
 
@@ -9,25 +10,31 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/utf8.h"
 #include "data/journal.h"
 
-static char scratch[JOURNAL_MAX_COLS][JOURNAL_FIELD_MAX];
+/* Every field of a record at its cap: utf8_repair() can never reach this one's. */
+static struct buf scratch = {.max = (size_t)JOURNAL_MAX_COLS * JOURNAL_FIELD_MAX};
 
 struct journal_rec *journal_rec_new(int ncols, const struct slice *fields)
 {
-    size_t lens[JOURNAL_MAX_COLS];
+    size_t at[JOURNAL_MAX_COLS], lens[JOURNAL_MAX_COLS];
     size_t total = 0, bytes = 0;
     struct journal_rec *r;
     char *p;
     int i;
 
+    buf_reset(&scratch);
     for (i = 0; i < ncols; i++) {
+        at[i] = scratch.len;
         lens[i] = 0;
         if (fields[i].ptr == NULL) {
             bytes += 5; /* NULL, */
             continue;
         }
-        lens[i] = journal_repair(fields[i].ptr, fields[i].len, scratch[i], JOURNAL_FIELD_MAX);
+        /* -1 (scratch's cap) cannot happen: the field stays empty. */
+        if (utf8_repair(fields[i].ptr, fields[i].len, JOURNAL_FIELD_MAX, &scratch) >= 0)
+            lens[i] = scratch.len - at[i];
         total += lens[i] + 1;
         bytes += 2 * lens[i] + 3; /* quotes, every byte escaped at worst, the comma */
     }
@@ -41,7 +48,8 @@ struct journal_rec *journal_rec_new(int ncols, const struct slice *fields)
             r->f[i] = NULL;
             continue;
         }
-        memcpy(p, scratch[i], lens[i]);
+        if (lens[i] > 0)
+            memcpy(p, scratch.data + at[i], lens[i]);
         p[lens[i]] = '\0';
         r->f[i] = p;
         p += lens[i] + 1;

@@ -3,7 +3,7 @@
  * the unit tests). A record is one allocation: the struct, the field pointers and the
  * repaired bytes of every field. journal.c makes one for each append and queues it;
  * journal_spool.c makes one for each line of a claimed spool file and writes records back
- * as lines at exit. The repair is journal_repair() (journal.h).
+ * as lines at exit. The repair is utf8_repair() (core/utf8.h), cut at JOURNAL_FIELD_MAX.
  */
 #ifndef HISAAB_DATA_JOURNAL_REC_H
 #define HISAAB_DATA_JOURNAL_REC_H
@@ -24,7 +24,7 @@ struct journal_rec {
 /*
  * A record of ncols (1..JOURNAL_MAX_COLS) fields copied from fields (ptr NULL = SQL NULL;
  * the bytes are borrowed for the call), each made valid UTF-8 without NUL bytes by
- * journal_repair() and cut to JOURNAL_FIELD_MAX bytes. Never fails (aborts on out of memory).
+ * utf8_repair() and cut to JOURNAL_FIELD_MAX bytes. Never fails (aborts on out of memory).
  * Returns a malloc'd record with next and file NULL; the caller frees it with free().
  */
 struct journal_rec *journal_rec_new(int ncols, const struct slice *fields);

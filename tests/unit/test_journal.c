@@ -241,7 +241,10 @@ static void test_repair(void **state)
     n = journal_repair("\xe0\xa4\xb9\xe0\xa4\xbf abc", 10, out, sizeof(out));
     assert_int_equal(n, 10);
     assert_memory_equal(out, "\xe0\xa4\xb9\xe0\xa4\xbf abc", 10);
-    /* A stray byte, a truncated sequence, an overlong '/', a surrogate, above U+10FFFF. */
+    /* One U+FFFD per maximal invalid subpart (utf8_repair()): a stray byte, a truncated
+     * sequence (one, however many of its bytes came), and one for each byte of an
+     * overlong '/', a surrogate and a value above U+10FFFF (no second byte there can
+     * continue a valid sequence). */
     n = journal_repair("a\xff"
                        "b",
                        3, out, sizeof(out));
@@ -251,8 +254,18 @@ static void test_repair(void **state)
                         "b",
                         5);
     n = journal_repair("x\xe0\xa4", 3, out, sizeof(out));
-    assert_int_equal(n, 7);
-    assert_memory_equal(out, "x\xef\xbf\xbd\xef\xbf\xbd", 7);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, "x\xef\xbf\xbd", 4);
+    n = journal_repair("\xf0\x9f\x98"
+                       "z",
+                       4, out, sizeof(out));
+    assert_int_equal(n, 4);
+    assert_memory_equal(out,
+                        "\xef\xbf\xbd"
+                        "z",
+                        4);
+    n = journal_repair("\xe0\x80", 2, out, sizeof(out));
+    assert_int_equal(n, 6);
     n = journal_repair("\xc0\xaf", 2, out, sizeof(out));
     assert_int_equal(n, 6);
     assert_memory_equal(out, "\xef\xbf\xbd\xef\xbf\xbd", 6);
