@@ -1,5 +1,8 @@
 /*
- * The application glue: backends per worker and the handler table; see app.h.
+ * The application glue, the only file that knows every layer: what a worker starts on
+ * its loop, in order from the bottom up (backends, journal, channel core, data version
+ * and directory, then the API and the channels), what it stops in the reverse order, and
+ * the table of handlers by name; see app.h.
  */
 #include "app.h"
 
@@ -8,10 +11,24 @@
 
 #include "api/api.h"
 #include "api/api_health.h"
+#include "backend/curlm.h"
+#include "backend/pg.h"
+#include "backend/rds.h"
+#include "channel/gate.h"
+#include "channel/limit.h"
+#include "channel/memory.h"
+#include "core/log.h"
+#include "data/directory.h"
+#include "data/journal.h"
 #include "data/version.h"
 #include "net/config.h"
 #include "net/debug.h"
 #include "sms/sms.h"
+
+/* Postgres connections each worker opens. */
+#define APP_PG_POOL 4
+/* Longest a stopping worker keeps writing the journal before it spools the rest. */
+#define APP_JOURNAL_DRAIN_MS 5000
 
 struct handler_entry {
     const char *name;
@@ -36,37 +53,104 @@ static const struct handler_entry handlers[] = {
     {NULL, NULL},
 };
 
+/* How far app_worker_init() got, so that exit undoes exactly that. */
+static enum {
+    UP_NONE = 0,
+    UP_BACKENDS,
+    UP_JOURNAL,
+    UP_CORE,
+    UP_DATA,
+    UP_CHANNELS,
+} up;
+
+static int journal_drain_ms;
+
+/* Postgres and Redis connect in the background: a worker starts serving (and reports
+ * degraded health) even when either is down. */
+static int backends_start(struct event_base *base, const struct config *cfg)
+{
+    int timeout_ms = cfg->backend_timeout_ms > 0 ? cfg->backend_timeout_ms : 1000;
+
+    if (cfg->database_url == NULL || cfg->database_url[0] == '\0') {
+        log_error("database_url (or DATABASE_URL) is not set");
+        return -1;
+    }
+    if (pg_init(base, cfg->database_url, APP_PG_POOL, timeout_ms) != 0) {
+        log_error("postgres: cannot start the connection pool");
+        return -1;
+    }
+    if (cfg->redis_url == NULL || cfg->redis_url[0] == '\0') {
+        log_warn("redis_url (or REDIS_URL) is not set; running without Redis");
+    } else if (rds_init(base, cfg->redis_url, timeout_ms) != 0) {
+        pg_shutdown();
+        return -1;
+    }
+    if (curlm_init(base) != 0)
+        log_warn("curl: no outbound requests (deferred SMS answers are off)");
+    return 0;
+}
+
 int app_worker_init(struct event_base *base, const struct config *cfg)
 {
-    /* Postgres and Redis connect in the background: a worker starts serving (and reports
-     * degraded health) even when either is down. */
-    if (api_health_init(base, cfg) != 0)
-        return -1;
-    if (data_version_init(base, cfg->version_poll,
-                          cfg->redis_url != NULL && cfg->redis_url[0] != '\0') != 0) {
-        api_health_exit();
-        return -1;
-    }
-    if (api_init(base, cfg) != 0) {
-        data_version_exit();
-        api_health_exit();
-        return -1;
-    }
-    if (sms_init(base, cfg) != 0) {
-        api_exit();
-        data_version_exit();
-        api_health_exit();
-        return -1;
-    }
+    struct journal_opts jo;
+    int redis = cfg->redis_url != NULL && cfg->redis_url[0] != '\0';
+
+    up = UP_NONE;
+    journal_drain_ms = cfg->drain_timeout * 500 < APP_JOURNAL_DRAIN_MS ? cfg->drain_timeout * 500
+                                                                       : APP_JOURNAL_DRAIN_MS;
+    if (backends_start(base, cfg) != 0)
+        goto fail;
+    up = UP_BACKENDS;
+    /* Every stream is declared before the journal replays what an earlier run spooled. */
+    if (memory_init() != 0 || sms_register() != 0)
+        goto fail;
+    memset(&jo, 0, sizeof(jo));
+    jo.spool_dir = cfg->spool_dir;
+    jo.queue_max = cfg->journal_queue_max > 0 ? (size_t)cfg->journal_queue_max : 0;
+    if (journal_init(base, &jo) != 0)
+        goto fail;
+    up = UP_JOURNAL;
+    if (gate_init(base) != 0)
+        goto fail;
+    up = UP_CORE;
+    if (data_version_init(base, cfg->version_poll, redis) != 0 ||
+        directory_init(base,
+                       (long long)(cfg->max_data_age_hours > 0 ? cfg->max_data_age_hours : 2160) *
+                           3600) != 0)
+        goto fail;
+    up = UP_DATA;
+    api_health_init(cfg);
+    if (api_init(base, cfg) != 0 || sms_init(base, cfg) != 0)
+        goto fail;
+    up = UP_CHANNELS;
     return 0;
+fail:
+    app_worker_exit();
+    return -1;
 }
 
 void app_worker_exit(void)
 {
-    sms_exit();
-    api_exit();
-    data_version_exit();
-    api_health_exit();
+    if (up >= UP_CHANNELS) {
+        sms_exit();
+        api_exit();
+    }
+    if (up >= UP_DATA) {
+        directory_exit();
+        data_version_exit();
+    }
+    if (up >= UP_CORE) {
+        gate_exit();
+        limit_exit();
+    }
+    if (up >= UP_JOURNAL)
+        journal_exit(journal_drain_ms);
+    if (up >= UP_BACKENDS) {
+        curlm_exit();
+        rds_shutdown();
+        pg_shutdown();
+    }
+    up = UP_NONE;
 }
 
 void *app_handler_lookup(const char *name)

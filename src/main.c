@@ -119,6 +119,14 @@ int main(int argc, char **argv)
     }
 
     log_init("hisaab", log_level_parse(cfg->log_level));
+    if ((cfg->secret == NULL || cfg->secret[0] == '\0') && !cfg->insecure_dev) {
+        fprintf(stderr, "hisaab: HISAAB_SECRET is not set, so phone numbers would be stored as "
+                        "unkeyed hashes; set it (make run keeps one in var/secret), or set "
+                        "'insecure_dev yes' in kore.conf's hisaab block for a throwaway run\n");
+        goto out;
+    }
+    if (cfg->secret == NULL || cfg->secret[0] == '\0')
+        log_warn("insecure_dev: HISAAB_SECRET is not set; phone hashes are unkeyed");
     signal(SIGPIPE, SIG_IGN);
     if (metrics_init() != 0)
         goto out;

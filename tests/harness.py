@@ -134,6 +134,8 @@ class Services:
     def env(self, **extra):
         """An environment for the project's binaries pointing at these services."""
         e = dict(os.environ)
+        # The server refuses to start without a secret for phone hashes.
+        e.setdefault("HISAAB_SECRET", "harness-test-secret")
         e["DATABASE_URL"] = self.dsn
         if self.redis_url:
             e["REDIS_URL"] = self.redis_url
@@ -186,7 +188,7 @@ class HisaabServer:
         srv.stop()
     """
 
-    def __init__(self, svc, workers=2, extra_hisaab="", env=None):
+    def __init__(self, svc, workers=2, extra_hisaab="", env=None, spool_dir=None):
         import re
         self.svc = svc
         self.dir = tempfile.mkdtemp(prefix="hisaab-srv-")
@@ -195,6 +197,10 @@ class HisaabServer:
             conf = f.read()
         conf = re.sub(r"(?m)^(\s*bind\s+)\S+\s+\d+", r"\g<1>127.0.0.1 %d" % self.port, conf)
         conf = re.sub(r"(?m)^(workers\s+)\d+", r"\g<1>%d" % workers, conf)
+        # Records spooled at shutdown stay with this server, not in the checkout's var/.
+        conf = re.sub(r"(?m)^\s*spool_dir\s+.*$", "", conf)
+        self.spool_dir = spool_dir or os.path.join(self.dir, "spool")
+        conf = re.sub(r"(?m)^hisaab \{", "hisaab {\n\tspool_dir %s" % self.spool_dir, conf)
         if extra_hisaab:
             conf = re.sub(r"(?m)^hisaab \{", "hisaab {\n" + extra_hisaab, conf)
         self.conf = os.path.join(self.dir, "kore.conf")

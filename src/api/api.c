@@ -23,6 +23,7 @@
 #include "api/api_limit.h"
 #include "core/buf.h"
 #include "net/config.h"
+#include "data/directory.h"
 #include "data/district_store.h"
 #include "data/version.h"
 #include "net/http.h"
@@ -50,10 +51,8 @@
 static struct {
     long long max_age_s;
     char cache_control[64];
-    char admin_key[80];       /* "" = admin endpoints disabled */
-    long long epoch;          /* EPOCH_KEY as last seen */
-    struct search_index *idx; /* district search (search.h); NULL until first built */
-    int idx_building;
+    char admin_key[80]; /* "" = admin endpoints disabled */
+    long long epoch;    /* EPOCH_KEY as last seen */
 } ac = {.max_age_s = 2160LL * 3600};
 
 /* Which query a JSON request needs. */
@@ -296,19 +295,27 @@ static int shared_key(const struct api_call *call, char *out, size_t n)
     return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
+/* A fresh answer (data text of len bytes): shared with the other workers through Redis,
+ * then sent. */
+static void answer_ok(struct api_call *call, const char *text, size_t len)
+{
+    char rkey[API_CACHE_KEY_MAX + 64];
+
+    if (shared_key(call, rkey, sizeof(rkey)) == 0 &&
+        rds_command(ignore_reply, NULL, "SET %s %b EX %d", rkey, text, len, SHARED_TTL) != 0)
+        log_debug("api: answer not shared (redis not configured)");
+    reply_fresh(call, text, len, 0);
+}
+
 static void json_done(void *arg, enum district_store_status st, const char *text, size_t len,
                       const char *err)
 {
     struct api_call *call = arg;
     struct http_request *req = call->req;
-    char rkey[API_CACHE_KEY_MAX + 64];
 
     switch (st) {
     case DISTRICT_STORE_OK:
-        if (shared_key(call, rkey, sizeof(rkey)) == 0 &&
-            rds_command(ignore_reply, NULL, "SET %s %b EX %d", rkey, text, len, SHARED_TTL) != 0)
-            log_debug("api: answer not shared (redis not configured)");
-        reply_fresh(call, text, len, 0);
+        answer_ok(call, text, len);
         break;
     case DISTRICT_STORE_NOT_FOUND:
         reply_not_found(req, call->not_found);
@@ -336,7 +343,9 @@ static int search_districts(struct api_call *c, const char *state, const char *q
     char codes[SEARCH_MAX_RESULTS * 12 + 4];
     size_t n = 0, i, used;
 
-    if (ac.idx == NULL || search_find(ac.idx, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
+    const struct directory *d = directory_current();
+
+    if (d == NULL || search_find(d->index, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
         c->gen = ~0ULL; /* a stopgap answer: neither kept nor shared */
         return district_store_districts(c->lang, state, q, json_done, c);
     }
@@ -372,9 +381,36 @@ static int query(struct api_call *c)
     }
 }
 
+/*
+ * A summary from the worker's directory, which holds every district's, instead of
+ * Postgres (so it answers while Postgres is down). Returns 0 when answered, -1 when there
+ * is no directory yet.
+ */
+static int summary_from_directory(struct api_call *call)
+{
+    const struct directory *d = directory_current();
+    const struct dir_district *row;
+    int lang = strcmp(call->lang, "hi") == 0 ? I18N_HI : I18N_EN;
+
+    if (d == NULL)
+        return -1;
+    row = directory_find(d, (int)strtol(call->a, NULL, 10)); /* validated digits */
+    if (!d->loaded)
+        reply_no_data(call->req);
+    else if (row == NULL || row->summary[lang] == NULL)
+        reply_not_found(call->req, call->not_found);
+    else
+        answer_ok(call, row->summary[lang], row->summary_len[lang]);
+    return 0;
+}
+
 static void run_query(struct api_call *call)
 {
     metrics_cache_miss(); /* neither this worker nor Redis had the answer */
+    if (call->kind == Q_SUMMARY && summary_from_directory(call) == 0) {
+        free(call);
+        return;
+    }
     if (query(call) != 0) {
         reply_unavailable(call->req);
         free(call);
@@ -757,30 +793,13 @@ void api_export(struct http_request *req)
     api_limit_run(req, export_run);
 }
 
-static void index_built(void *arg, struct search_index *idx, const char *err)
+/* A new directory (data/directory.h): answers cached from the one before go, and the
+ * cache follows its data version (which also names the answers shared in Redis). */
+static void on_directory(void *arg, const struct directory *d)
 {
     (void)arg;
-    ac.idx_building = 0;
-    if (idx == NULL) {
-        log_warn("api: district search index not built: %s", err != NULL ? err : "?");
-        return;
-    }
-    search_index_free(ac.idx);
-    ac.idx = idx;
-    /* Searches answered with the previous index (or the SQL match) are dropped. */
+    api_cache_set_version(d->version);
     api_cache_clear();
-    log_info("api: district search index: %zu districts", search_index_count(idx));
-}
-
-/* A new data version (or none known yet): rebuild the search index, then the cache. */
-static void set_version(long long version)
-{
-    if ((version != api_cache_version() || ac.idx == NULL) && !ac.idx_building) {
-        ac.idx_building = 1;
-        if (district_store_search_index(index_built, NULL) != 0)
-            ac.idx_building = 0;
-    }
-    api_cache_set_version(version);
 }
 
 /* A decimal number of len bytes at msg into *out; -1 when it is not one. */
@@ -809,13 +828,13 @@ static void epoch_got(void *arg, const redisReply *reply, const char *err)
         ac.epoch = e;
 }
 
-/* Every answer of the data version tracker: the version, then the invalidation epoch too,
- * in case a message was missed while Redis was away. */
+/* With every answer of the data version poll, the invalidation epoch too, in case a
+ * message was missed while Redis was away. */
 static void on_version(void *arg, long long version, int changed)
 {
     (void)arg;
+    (void)version;
     (void)changed;
-    set_version(version);
     if (rds_is_up() && rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
         log_debug("api: epoch not polled");
 }
@@ -953,7 +972,7 @@ int api_init(struct event_base *base, const struct config *cfg)
     admin_key_init(cfg);
     api_limit_init(cfg);
     api_cache_clear();
-    if (data_version_listen(on_version, NULL) != 0) {
+    if (data_version_listen(on_version, NULL) != 0 || directory_listen(on_directory, NULL) != 0) {
         log_error("api: cannot follow the data version");
         goto out;
     }
@@ -972,6 +991,4 @@ void api_exit(void)
 {
     api_cache_clear();
     api_limit_exit();
-    search_index_free(ac.idx);
-    ac.idx = NULL;
 }

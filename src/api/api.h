@@ -47,7 +47,7 @@ struct http_request;
 #define API_LON_MAX 97.5
 
 /*
- * Per worker, after api_health_init() (which starts Postgres and Redis): keep the
+ * Per worker, after the backends, the data version and the directory have started: keep the
  * settings the handlers need, start the data version poll and the Redis subscriptions.
  * Returns 0 or -1.
  */

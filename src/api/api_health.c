@@ -226,33 +226,7 @@ void api_metrics(struct http_request *req)
         metrics_handler(req);
 }
 
-int api_health_init(struct event_base *base, const struct config *cfg)
+void api_health_init(const struct config *cfg)
 {
-    int timeout_ms = cfg->backend_timeout_ms > 0 ? cfg->backend_timeout_ms : 1000;
-    int rc = -1;
-
     hc.max_age_s = (long long)(cfg->max_data_age_hours > 0 ? cfg->max_data_age_hours : 2160) * 3600;
-    if (cfg->database_url == NULL || cfg->database_url[0] == '\0') {
-        log_error("database_url (or DATABASE_URL) is not set");
-        goto out;
-    }
-    if (pg_init(base, cfg->database_url, API_HEALTH_PG_POOL, timeout_ms) != 0) {
-        log_error("postgres: cannot start the connection pool");
-        goto out;
-    }
-    if (cfg->redis_url == NULL || cfg->redis_url[0] == '\0') {
-        log_warn("redis_url (or REDIS_URL) is not set; running without Redis");
-    } else if (rds_init(base, cfg->redis_url, timeout_ms) != 0) {
-        pg_shutdown();
-        goto out;
-    }
-    rc = 0;
-out:
-    return rc;
-}
-
-void api_health_exit(void)
-{
-    rds_shutdown();
-    pg_shutdown();
 }

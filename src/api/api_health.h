@@ -17,23 +17,10 @@
 #define HISAAB_API_HEALTH_H
 
 struct config;
-struct event_base;
 struct http_request;
 
-/* Postgres connections each worker opens. */
-#define API_HEALTH_PG_POOL 4
-
-/*
- * Per worker, after fork: keep the settings the handlers need and start the Postgres pool
- * (pg_init) and Redis (rds_init) on base. Postgres or Redis being down is not an error
- * (they reconnect in the background); a missing redis_url leaves Redis off (health then
- * reports it down). Returns 0, or -1 when database_url is missing or a URL is invalid.
- */
-int api_health_init(struct event_base *base, const struct config *cfg)
-    __attribute__((warn_unused_result));
-
-/* Per worker, when stopping: close Redis and Postgres (pending calls get "shutdown"). */
-void api_health_exit(void);
+/* Per worker: keep the settings the handlers need. */
+void api_health_init(const struct config *cfg);
 
 /* Handlers (http_handler_fn) for the routes above. */
 void api_health(struct http_request *req);

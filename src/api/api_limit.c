@@ -1,7 +1,7 @@
 /*
- * Rate limits and CORS for the district API; see api_limit.h. One Redis round trip per
- * limited request (a Lua script, so INCR and EXPIRE are atomic); on any Redis failure the
- * request is counted in a small per-worker table instead, so the API keeps serving.
+ * Rate limits and CORS for the district API; see api_limit.h. The counting is the shared
+ * limiter's (channel/limit.h): one Redis round trip per limited request, or this worker's
+ * table when Redis fails, so the API keeps serving.
  */
 #include "api/api_limit.h"
 
@@ -19,39 +19,23 @@
 #include "net/http.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "backend/rds.h"
+#include "channel/limit.h"
 
 #define KEY_NAME_MAX 32
 #define KEY_HEX 32
 #define KEY_LABEL "hisaab-client:"
-#define PROBES 8
-
-static const char incr_script[] =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n";
-
-struct local_slot {
-    char id[80];
-    long long window;
-    long long count;
-};
 
 static struct {
     int ip_limit, ip_window;
     int key_limit, key_window;
     char *secret;
     char *origins; /* comma-separated */
-    struct local_slot *slots;
-    int redis_warned;
 } lc;
 
 struct check {
     struct http_request *req;
     api_limit_next_fn next;
-    long long limit;
     int window;
-    long long reset;
-    char id[80]; /* "ip:<addr>" or "key:<name>" */
 };
 
 void api_limit_init(const struct config *cfg)
@@ -64,15 +48,12 @@ void api_limit_init(const struct config *cfg)
     lc.secret = cfg->secret != NULL && cfg->secret[0] != '\0' ? xstrdup(cfg->secret) : NULL;
     free(lc.origins);
     lc.origins = cfg->cors_origins != NULL ? xstrdup(cfg->cors_origins) : NULL;
-    if (lc.slots == NULL)
-        lc.slots = xcalloc(API_LIMIT_LOCAL_SLOTS, sizeof(*lc.slots));
 }
 
 void api_limit_exit(void)
 {
     free(lc.secret);
     free(lc.origins);
-    free(lc.slots);
     memset(&lc, 0, sizeof(lc));
 }
 
@@ -171,93 +152,37 @@ int api_limit_cors_enabled(void)
     return lc.origins != NULL;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL;
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* Count one request of id in this worker's table; returns the count in this window. */
-static long long local_count(const char *id, long long window)
-{
-    size_t start = (size_t)(fnv1a(id) % API_LIMIT_LOCAL_SLOTS), i;
-    struct local_slot *s, *victim = NULL;
-
-    for (i = 0; i < PROBES; i++) {
-        s = &lc.slots[(start + i) % API_LIMIT_LOCAL_SLOTS];
-        if (s->id[0] != '\0' && strcmp(s->id, id) == 0) {
-            if (s->window != window) {
-                s->window = window;
-                s->count = 0;
-            }
-            return ++s->count;
-        }
-        /* A free slot, or one whose window is over, can be taken. */
-        if (victim == NULL && (s->id[0] == '\0' || s->window != window))
-            victim = s;
-    }
-    if (victim == NULL)
-        victim = &lc.slots[start]; /* all busy: forget the first (it restarts at 1) */
-    snprintf(victim->id, sizeof(victim->id), "%s", id);
-    victim->window = window;
-    victim->count = 1;
-    return 1;
-}
-
 /* Headers, then either the handler or a 429. */
-static void decide(struct check *c, long long count)
+static void decide(void *arg, const struct limit_verdict *v)
 {
-    char v[64];
-    long long left = c->limit - count;
+    struct check *c = arg;
+    char s[64];
 
-    snprintf(v, sizeof(v), "%lld", c->limit);
-    http_add_header(c->req, "RateLimit-Limit", v);
-    snprintf(v, sizeof(v), "%lld", left > 0 ? left : 0);
-    http_add_header(c->req, "RateLimit-Remaining", v);
-    snprintf(v, sizeof(v), "%lld", c->reset);
-    http_add_header(c->req, "RateLimit-Reset", v);
-    snprintf(v, sizeof(v), "%lld;w=%d", c->limit, c->window);
-    http_add_header(c->req, "RateLimit-Policy", v);
-    if (count > c->limit) {
-        snprintf(v, sizeof(v), "%lld", c->reset);
-        http_add_header(c->req, "Retry-After", v);
+    snprintf(s, sizeof(s), "%lld", v->limit);
+    http_add_header(c->req, "RateLimit-Limit", s);
+    snprintf(s, sizeof(s), "%lld", v->remaining);
+    http_add_header(c->req, "RateLimit-Remaining", s);
+    snprintf(s, sizeof(s), "%lld", v->reset_s);
+    http_add_header(c->req, "RateLimit-Reset", s);
+    snprintf(s, sizeof(s), "%lld;w=%d", v->limit, c->window);
+    http_add_header(c->req, "RateLimit-Policy", s);
+    if (v->over) {
+        snprintf(s, sizeof(s), "%lld", v->reset_s);
+        http_add_header(c->req, "Retry-After", s);
         http_reply_error(c->req, 429, "rate_limited",
                          "Too many requests; please wait before trying again.");
     } else {
         c->next(c->req);
     }
-}
-
-static void counted(void *arg, const redisReply *reply, const char *err)
-{
-    struct check *c = arg;
-    long long count;
-
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
-        count = reply->integer;
-        lc.redis_warned = 0;
-    } else {
-        if (!lc.redis_warned)
-            log_warn("rate limit: redis unavailable (%s); counting per worker",
-                     err != NULL ? err : "unexpected reply");
-        lc.redis_warned = 1;
-        count = local_count(c->id, (long long)time(NULL) / c->window);
-    }
-    decide(c, count);
     free(c);
 }
 
 void api_limit_run(struct http_request *req, api_limit_next_fn next)
 {
     const char *key = http_header(req, "X-API-Key");
+    struct limit_policy policy;
     struct check *c;
-    char name[KEY_NAME_MAX + 1], rkey[160];
-    long long now = (long long)time(NULL), window;
+    char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX];
 
     if (http_method(req) == CFG_METHOD_OPTIONS) {
         /* A CORS preflight (or a plain OPTIONS): answered here, not counted. */
@@ -272,31 +197,26 @@ void api_limit_run(struct http_request *req, api_limit_next_fn next)
         return;
     }
     (void)cors(req);
-    c = xcalloc(1, sizeof(*c));
-    c->req = req;
-    c->next = next;
     if (key != NULL) {
         if (!check_key(key, name, sizeof(name))) {
-            free(c);
             http_reply_error(req, 401, "invalid_api_key", "This API key is not valid.");
             return;
         }
-        c->limit = lc.key_limit;
-        c->window = lc.key_window;
-        snprintf(c->id, sizeof(c->id), "key:%s", name);
+        policy.limit = lc.key_limit;
+        policy.window_s = lc.key_window;
+        snprintf(id, sizeof(id), "api:key:%s", name);
     } else {
-        c->limit = lc.ip_limit;
-        c->window = lc.ip_window;
-        snprintf(c->id, sizeof(c->id), "ip:%s", http_peer(req));
+        policy.limit = lc.ip_limit;
+        policy.window_s = lc.ip_window;
+        snprintf(id, sizeof(id), "api:ip:%s", http_peer(req));
     }
-    if (c->limit <= 0) {
-        free(c);
+    if (policy.limit <= 0) {
         next(req);
         return;
     }
-    window = now / c->window;
-    c->reset = (window + 1) * c->window - now;
-    snprintf(rkey, sizeof(rkey), "hisaab:rl:%s:%lld", c->id, window);
-    if (rds_command(counted, c, "EVAL %s 1 %s %d", incr_script, rkey, c->window + 1) != 0)
-        counted(c, NULL, "redis not configured");
+    c = xcalloc(1, sizeof(*c));
+    c->req = req;
+    c->next = next;
+    c->window = policy.window_s;
+    limit_count(id, &policy, decide, c);
 }

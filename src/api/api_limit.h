@@ -1,8 +1,9 @@
 /*
  * Rate limits and CORS for the district API, run in front of every API handler.
  *
- * Limits: fixed windows counted in Redis (one EVAL of INCR + EXPIRE per request), by
- * default 100 requests per 15 minutes per client IP, or 1000 per hour per API key when
+ * Limits: the shared limiter's fixed windows (channel/limit.h: a window starts with a
+ * client's first request; one Redis round trip per request), by default 100 requests per
+ * 15 minutes per client IP, or 1000 per hour per API key when
  * the request carries a valid `X-API-Key` (kore.conf: rate_limit_ip,
  * rate_limit_ip_window_seconds, rate_limit_client, rate_limit_client_window_seconds; 0 =
  * no limit). Every limited answer carries RateLimit-Limit, RateLimit-Remaining,
@@ -29,9 +30,6 @@
 
 struct config;
 struct http_request;
-
-/* Slots of the per-worker fallback counter (clients tracked while Redis is down). */
-#define API_LIMIT_LOCAL_SLOTS 4096
 
 /* What runs once a request is allowed. */
 typedef void (*api_limit_next_fn)(struct http_request *req);

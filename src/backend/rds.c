@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
+#include <openssl/sha.h>
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -479,17 +480,13 @@ out:
     return rc;
 }
 
-int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
+/* A command record for cb, or NULL when rds is not started. */
+static struct rcmd *cmd_new(rds_reply_fn cb, void *arg)
 {
     struct rcmd *c;
-    struct timeval tv;
-    va_list ap;
-    redisAsyncContext *ac = rds.cmd.ac;
-    int rc = -1;
-    int st;
 
-    if (!rds.started || cb == NULL || fmt == NULL)
-        goto out;
+    if (!rds.started || cb == NULL)
+        return NULL;
     c = xcalloc(1, sizeof(*c));
     c->cb = cb;
     c->arg = arg;
@@ -498,29 +495,170 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
         log_error("redis: cannot create a timer");
         abort();
     }
-    rc = 0;
+    return c;
+}
+
+/* The connection to send on, or NULL after failing c (later, from the loop). */
+static redisAsyncContext *cmd_conn(struct rcmd *c)
+{
+    redisAsyncContext *ac = rds.cmd.ac;
+
     if (ac == NULL || rds.cmd.down || (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
         cmd_fail_later(c, "redis unavailable");
-        goto out;
+        return NULL;
     }
     if (rds.npending >= RDS_MAX_PENDING) {
         cmd_fail_later(c, "busy");
-        goto out;
+        return NULL;
     }
-    va_start(ap, fmt);
-    st = redisvAsyncCommand(ac, cmd_reply, c, fmt, ap);
-    va_end(ap);
+    return ac;
+}
+
+/* After hiredis took c (st == REDIS_OK) or refused it. */
+static void cmd_sent(struct rcmd *c, redisAsyncContext *ac, int st)
+{
+    struct timeval tv;
+
     if (st != REDIS_OK) {
         cmd_fail_later(c, "cannot send command");
-        goto out;
+        return;
     }
     c->state = CMD_SENT;
     c->ac = ac;
     rds.npending++;
     tv = ms_tv(rds.timeout_ms);
     event_add(c->timer, &tv);
-out:
-    return rc;
+}
+
+int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
+{
+    struct rcmd *c = fmt != NULL ? cmd_new(cb, arg) : NULL;
+    redisAsyncContext *ac;
+    va_list ap;
+    int st;
+
+    if (c == NULL)
+        return -1;
+    ac = cmd_conn(c);
+    if (ac == NULL)
+        return 0;
+    va_start(ap, fmt);
+    st = redisvAsyncCommand(ac, cmd_reply, c, fmt, ap);
+    va_end(ap);
+    cmd_sent(c, ac, st);
+    return 0;
+}
+
+int rds_command_argv(rds_reply_fn cb, void *arg, int argc, const char *const *argv,
+                     const size_t *argvlen)
+{
+    struct rcmd *c = argc > 0 && argv != NULL ? cmd_new(cb, arg) : NULL;
+    redisAsyncContext *ac;
+
+    if (c == NULL)
+        return -1;
+    ac = cmd_conn(c);
+    if (ac == NULL)
+        return 0;
+    cmd_sent(c, ac, redisAsyncCommandArgv(ac, cmd_reply, c, argc, (const char **)argv, argvlen));
+    return 0;
+}
+
+/* An EVALSHA on its way: what to send again as EVAL when Redis does not know the script. */
+struct eval_call {
+    struct rds_script *script;
+    rds_reply_fn cb;
+    void *arg;
+    int full; /* sent as EVAL */
+    int argc;
+    char **argv;
+    size_t *argvlen;
+};
+
+static void eval_free(struct eval_call *e)
+{
+    int i;
+
+    for (i = 0; i < e->argc; i++)
+        free(e->argv[i]);
+    free(e->argv);
+    free(e->argvlen);
+    free(e);
+}
+
+static int eval_send(struct eval_call *e);
+
+static void eval_reply(void *arg, const redisReply *reply, const char *err)
+{
+    struct eval_call *e = arg;
+
+    if (err != NULL && strncmp(err, "NOSCRIPT", 8) == 0 && !e->full) {
+        /* After a Redis restart or SCRIPT FLUSH: the whole script, which caches it. */
+        e->full = 1;
+        if (eval_send(e) == 0)
+            return;
+    }
+    e->cb(e->arg, reply, err);
+    eval_free(e);
+}
+
+static int eval_send(struct eval_call *e)
+{
+    if (e->full) {
+        e->argv[0] = xstrdup("EVAL");
+        free(e->argv[1]);
+        e->argv[1] = xstrdup(e->script->text);
+    } else {
+        e->argv[0] = xstrdup("EVALSHA");
+        e->argv[1] = xstrdup(e->script->sha);
+    }
+    e->argvlen[0] = strlen(e->argv[0]);
+    e->argvlen[1] = strlen(e->argv[1]);
+    if (rds_command_argv(eval_reply, e, e->argc, (const char *const *)e->argv, e->argvlen) != 0) {
+        free(e->argv[0]);
+        e->argv[0] = NULL;
+        return -1;
+    }
+    free(e->argv[0]); /* hiredis formatted the command already */
+    e->argv[0] = NULL;
+    return 0;
+}
+
+int rds_eval(struct rds_script *s, rds_reply_fn cb, void *arg, int nkeys, const char *const *args,
+             int nargs)
+{
+    struct eval_call *e;
+    unsigned char md[SHA_DIGEST_LENGTH];
+    char n[16];
+    int i;
+
+    if (s == NULL || s->text == NULL || cb == NULL || nkeys < 0 || nkeys > nargs ||
+        (nargs > 0 && args == NULL) || !rds.started)
+        return -1;
+    if (s->sha[0] == '\0') {
+        SHA1((const unsigned char *)s->text, strlen(s->text), md);
+        for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+            snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+    }
+    e = xcalloc(1, sizeof(*e));
+    e->script = s;
+    e->cb = cb;
+    e->arg = arg;
+    e->argc = 3 + nargs;
+    e->argv = xcalloc((size_t)e->argc, sizeof(*e->argv));
+    e->argvlen = xcalloc((size_t)e->argc, sizeof(*e->argvlen));
+    snprintf(n, sizeof(n), "%d", nkeys);
+    e->argv[2] = xstrdup(n);
+    e->argvlen[2] = strlen(n);
+    for (i = 0; i < nargs; i++) {
+        e->argv[3 + i] = xstrdup(args[i] != NULL ? args[i] : "");
+        e->argvlen[3 + i] = strlen(e->argv[3 + i]);
+    }
+    if (eval_send(e) != 0) {
+        eval_free(e);
+        return -1;
+    }
+    return 0;
 }
 
 int rds_is_up(void)

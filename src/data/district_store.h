@@ -80,16 +80,6 @@ int district_store_districts_by_code(const char *lang, const char *state, const 
                                      district_store_fn cb, void *arg)
     __attribute__((warn_unused_result));
 
-/*
- * A search index (search.h) of every district with its Hindi name, state names and
- * aliases: cb(arg, idx, NULL) with a new index the callback owns (search_index_free()),
- * or cb(arg, NULL, err). Same returns as the queries above.
- */
-struct search_index;
-typedef void (*district_store_index_fn)(void *arg, struct search_index *idx, const char *err);
-int district_store_search_index(district_store_index_fn cb, void *arg)
-    __attribute__((warn_unused_result));
-
 /* The district nearest to (lat, lon): {district:{...}, distance_km}. */
 int district_store_nearby(const char *lang, double lat, double lon, district_store_fn cb, void *arg)
     __attribute__((warn_unused_result));

@@ -37,8 +37,7 @@ void sendsms_opts_init(struct sendsms_opts *o, const struct config *cfg)
     o->user = env_or("KANNEL_SENDSMS_USER", cfg != NULL ? cfg->kannel_sendsms_user : NULL);
     o->password =
         env_or("KANNEL_SENDSMS_PASSWORD", cfg != NULL ? cfg->kannel_sendsms_password : NULL);
-    /* kore.conf's kannel_sendsms_from joins here once config has it */
-    o->from = env_or("KANNEL_SENDSMS_FROM", NULL);
+    o->from = env_or("KANNEL_SENDSMS_FROM", cfg != NULL ? cfg->kannel_sendsms_from : NULL);
     o->timeout_ms = SENDSMS_TIMEOUT_MS;
 }
 

@@ -117,6 +117,8 @@ struct config {
                                kept for the next start (default "var/spool") */
     int insecure_dev;       /* insecure_dev yes|no (1|0, default 0): may start without
                                HISAAB_SECRET, phone numbers then hashed unkeyed; local runs only */
+    int journal_queue_max;  /* journal_queue_max: records a worker holds for Postgres before
+                               the webhooks answer 503 (default 200000) */
 
     /* The district API (src/api.h). */
     int cache_max_age;   /* cache_max_age_seconds: Cache-Control max-age (default 300) */

@@ -94,6 +94,7 @@ static const struct key hisaab_keys[] = {
     {"assets_dir", K_STR, OFF(assets_dir), 0, 0, NULL, NULL},
     {"spool_dir", K_STR, OFF(spool_dir), 0, 0, NULL, NULL},
     {"insecure_dev", K_BOOL, OFF(insecure_dev), 0, 0, NULL, NULL},
+    {"journal_queue_max", K_INT, OFF(journal_queue_max), 10, 10000000, NULL, NULL},
     {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
     {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
     {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
@@ -134,6 +135,7 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->assets_dir = xstrdup("assets");
     cfg->spool_dir = xstrdup("var/spool");
     cfg->insecure_dev = 0;
+    cfg->journal_queue_max = 200000;
     cfg->max_body = 65536;
     cfg->max_headers = 8192;
     cfg->header_timeout = 10;

@@ -3,11 +3,11 @@
  *
  * Exact paths sit in one array sorted by path and are found with bsearch(); regex routes
  * are tried afterwards in file order and must match the whole path. Parameters are split
- * on '&' and '=' here and percent-decoded (with '+' as a blank) by libevent's
- * evhttp_uridecode(). We do not use evhttp_parse_query_str(): it throws away the whole
- * query when one pair lacks '=' ("?a=1&flag") or is empty ("a=1&&b=2"), leaves keys
- * encoded, and silently truncates a value at "%00". Here a malformed pair is only skipped,
- * and a declared value that decodes to a NUL byte is rejected.
+ * and percent-decoded (with '+' as a blank) by net/form.h, the server's one decoder. We do
+ * not use evhttp_parse_query_str(): it throws away the whole query when one pair lacks
+ * '=' ("?a=1&flag") or is empty ("a=1&&b=2"), leaves keys encoded, and silently truncates
+ * a value at "%00". Here a malformed pair is only skipped, and a declared value that
+ * decodes to a NUL byte is rejected.
  */
 #include "net/router.h"
 
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
-
+#include "core/buf.h"
 #include "core/mem.h"
+#include "net/form.h"
 
 #define ROUTER_PATH_MAX 2048  /* longer paths are never routed */
 #define ROUTER_VALUE_MAX 1024 /* longest decoded parameter value */
@@ -191,16 +191,14 @@ static int already_have(const struct router_match *m, const char *name)
  */
 static char *decode(const char *s, size_t n, size_t max)
 {
-    char *raw, *dec;
-    size_t dlen = 0;
+    struct buf b;
+    char *dec = NULL;
+    size_t len;
 
-    raw = xstrndup(s, n);
-    dec = evhttp_uridecode(raw, 1, &dlen);
-    free(raw);
-    if (dec != NULL && (dlen > max || strlen(dec) != dlen)) {
-        free(dec);
-        dec = NULL;
-    }
+    buf_init(&b, max);
+    if (form_decode(s, n, &b) == 0 && memchr(buf_cstr(&b), '\0', b.len) == NULL)
+        dec = buf_steal(&b, &len);
+    buf_free(&b);
     return dec;
 }
 
@@ -212,25 +210,16 @@ static char *decode(const char *s, size_t n, size_t max)
 static int collect(const struct cfg_route *rt, int where, const char *s, size_t len,
                    struct router_match *m)
 {
-    size_t i = 0;
+    struct slice k, v;
+    size_t pos = 0;
 
-    while (i < len) {
-        const char *seg = s + i, *amp, *eq, *val;
-        size_t seglen, klen, vlen;
+    while (form_next(s, len, &pos, &k, &v)) {
         const struct cfg_param *pa;
         char *key, *value;
 
-        amp = memchr(seg, '&', len - i);
-        seglen = amp != NULL ? (size_t)(amp - seg) : len - i;
-        i += seglen + 1;
-        eq = memchr(seg, '=', seglen);
-        klen = eq != NULL ? (size_t)(eq - seg) : seglen;
-        val = eq != NULL ? eq + 1 : seg + seglen;
-        vlen = eq != NULL ? seglen - klen - 1 : 0;
-        if (klen == 0 || klen > ROUTER_KEY_MAX)
+        if (k.len == 0 || k.len > ROUTER_KEY_MAX)
             continue;
-
-        key = decode(seg, klen, ROUTER_KEY_MAX);
+        key = decode(k.ptr, k.len, ROUTER_KEY_MAX);
         if (key == NULL)
             continue;
         pa = declared(rt, where, key);
@@ -241,7 +230,7 @@ static int collect(const struct cfg_route *rt, int where, const char *s, size_t 
             continue;
 
         /* Each decoded byte takes at most 3 encoded ones ("%41"). */
-        value = vlen <= 3 * ROUTER_VALUE_MAX ? decode(val, vlen, ROUTER_VALUE_MAX) : NULL;
+        value = v.len <= 3 * ROUTER_VALUE_MAX ? decode(v.ptr, v.len, ROUTER_VALUE_MAX) : NULL;
         if (value == NULL || !value_ok(pa->validator, value)) {
             free(value);
             m->bad_param = pa->name;

@@ -99,6 +99,7 @@ class Server:
         with open(self.conf, "w") as f:
             f.write(CONF % {"port": self.port, "workers": workers, "drain": drain})
         env = dict(os.environ)
+        env.setdefault("HISAAB_SECRET", "server-test-secret")
         env.pop("HISAAB_TEST_HANDLERS", None)
         if test_handlers:
             env["HISAAB_TEST_HANDLERS"] = "1"

@@ -1,10 +1,10 @@
 /*
- * libFuzzer target for what the SMS webhooks do with outside bytes before the core sees
- * them (src/sms.c): the inbound text decoded in each of Kannel's charsets (the output must
- * be valid UTF-8), clipping to the DLT limit (never longer, never cutting a UTF-8
- * sequence), the Postgres array element and the TwiML escaping of the result, and the
- * summary formatter on arbitrary JSON. The first byte picks the charset and the clip
- * length.
+ * libFuzzer target for what the SMS channel does with outside bytes before its core sees
+ * them: the inbound text decoded in each of Kannel's charsets (text/charset.h; the output
+ * must be valid UTF-8), clipping to the DLT limit (text/grapheme.h: never longer, never
+ * cutting a UTF-8 sequence), the journal's array element (data/journal.h) and the TwiML
+ * escaping (gateway/twilio.h) of the result, and the summary formatter (text/summary.h) on
+ * arbitrary JSON. The first byte picks the charset and the clip length.
  *
  *   make fuzz && build/fuzz/fuzz_sms_webhook -max_total_time=60
  */
@@ -14,9 +14,13 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "data/journal.h"
+#include "gateway/twilio.h"
+#include "text/charset.h"
+#include "text/grapheme.h"
 #include "text/i18n.h"
-#include "sms/sms.h"
 #include "text/smsenc.h"
+#include "text/summary.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,25 +50,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_init(&arr, 65536);
     buf_init(&xml, 65536);
     buf_init(&sum, 4096);
-    if (sms_decode_text((const char *)data + 1, size - 1, cs, &out) == 0) {
+    if (charset_to_utf8((const char *)data + 1, size - 1, cs, &out) == 0) {
         const char *s = buf_cstr(&out);
 
         if (memchr(s, '\0', out.len) == NULL) {
             if (smsenc_analyse(s, out.len, &info) != 0)
                 abort(); /* decoded text must be valid UTF-8 */
-            if (sms_clip(s, max, clipped, sizeof(clipped)) == 0) {
+            if (grapheme_clip(s, max, clipped, sizeof(clipped)) == 0) {
                 if (strlen(clipped) > out.len || strncmp(clipped, s, strlen(clipped)) != 0 ||
                     smsenc_analyse(clipped, strlen(clipped), &info) != 0 || info.chars > max)
                     abort();
             }
-            if (sms_pg_array_elem(s, &arr) != 0 && out.len < 30000)
+            if (journal_array_elem(s, out.len, &arr) != 0 && out.len < 30000)
                 abort();
-            (void)sms_twiml(s, &xml);
+            (void)twilio_twiml(s, &xml);
         }
     }
     if (loaded == 1)
-        (void)sms_format_summary(data[0] & 1 ? I18N_HI : I18N_EN, (const char *)data + 1, size - 1,
-                                 &sum);
+        (void)summary_format(data[0] & 1 ? I18N_HI : I18N_EN, (const char *)data + 1, size - 1,
+                             &sum);
     buf_free(&out);
     buf_free(&arr);
     buf_free(&xml);

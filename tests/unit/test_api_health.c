@@ -140,8 +140,13 @@ static int start(const char *db, const char *redis)
     cfg.redis_url = (char *)redis;
     cfg.backend_timeout_ms = 1000;
     cfg.max_data_age_hours = 24;
-    if (api_health_init(base, &cfg) != 0)
+    api_health_init(&cfg);
+    if (pg_init(base, db, 4, cfg.backend_timeout_ms) != 0)
         return -1;
+    if (redis != NULL && rds_init(base, redis, cfg.backend_timeout_ms) != 0) {
+        pg_shutdown();
+        return -1;
+    }
     run_for(0.3); /* connect (or find the port closed) */
     return 0;
 }
@@ -149,7 +154,8 @@ static int start(const char *db, const char *redis)
 static int teardown(void **state)
 {
     (void)state;
-    api_health_exit();
+    rds_shutdown();
+    pg_shutdown();
     return 0;
 }
 
@@ -191,15 +197,11 @@ static void reset_data(void)
     sql("UPDATE data_version SET version = 0, updated_at = NULL");
 }
 
+/* A bad Redis URL stops the start (the app then stops Postgres too). */
 static void test_init_requires_database(void **state)
 {
     (void)state;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.backend_timeout_ms = 100;
-    assert_int_equal(api_health_init(base, &cfg), -1);
-    cfg.database_url = (char *)"postgresql://127.0.0.1:1/x";
-    cfg.redis_url = (char *)"http://nope";
-    assert_int_equal(api_health_init(base, &cfg), -1);
+    assert_int_equal(start("postgresql://127.0.0.1:1/x", "http://nope"), -1);
     assert_int_equal(pg_is_up(), 0); /* the pool was not left running */
 }
 

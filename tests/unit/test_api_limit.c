@@ -1,6 +1,6 @@
 /*
  * Unit tests for api_limit.c: API key issue and check (a known HMAC vector), names and
- * malformed keys refused, and the per-worker fallback counter (windows, eviction).
+ * malformed keys refused (the counting is channel/limit.c's: tests/unit/test_channel.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,32 +73,11 @@ static void test_no_secret_no_keys(void **state)
     assert_false(check_key("partner-1.4bfc7a8a04f88f5e9a91cfc950f7cba4", name, sizeof(name)));
 }
 
-static void test_local_count(void **state)
-{
-    char id[32];
-    int i;
-
-    (void)state;
-    assert_int_equal(local_count("ip:1.2.3.4", 100), 1);
-    assert_int_equal(local_count("ip:1.2.3.4", 100), 2);
-    assert_int_equal(local_count("ip:5.6.7.8", 100), 1);
-    assert_int_equal(local_count("ip:1.2.3.4", 100), 3);
-    /* A new window starts again at 1. */
-    assert_int_equal(local_count("ip:1.2.3.4", 101), 1);
-    /* Many clients: bounded memory, and every count stays >= 1. */
-    for (i = 0; i < 3 * API_LIMIT_LOCAL_SLOTS; i++) {
-        snprintf(id, sizeof(id), "ip:10.0.%d.%d", i / 256, i % 256);
-        assert_true(local_count(id, 101) >= 1);
-    }
-    assert_true(local_count("ip:1.2.3.4", 101) >= 1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_secret_no_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_local_count, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,7 +244,8 @@ static void clear_env(void)
 
 static void test_opts_environment_over_kore_conf(void **state)
 {
-    char url[] = "http://conf:13013/cgi-bin/sendsms", user[] = "conf-user", pw[] = "conf-pw";
+    char url[] = "http://conf:13013/cgi-bin/sendsms", user[] = "conf-user", pw[] = "conf-pw",
+         from[] = "CONFID";
     struct sendsms_opts o;
     struct config cfg;
     (void)state;
@@ -254,12 +255,15 @@ static void test_opts_environment_over_kore_conf(void **state)
     cfg.kannel_sendsms_user = user;
     cfg.kannel_sendsms_password = pw;
     clear_env();
-    /* kore.conf alone */
+    /* kore.conf alone (without a sender id first) */
+    sendsms_opts_init(&o, &cfg);
+    assert_null(o.from);
+    cfg.kannel_sendsms_from = from;
     sendsms_opts_init(&o, &cfg);
     assert_string_equal(o.url, url);
     assert_string_equal(o.user, user);
     assert_string_equal(o.password, pw);
-    assert_null(o.from);
+    assert_string_equal(o.from, from);
     assert_int_equal(o.timeout_ms, SENDSMS_TIMEOUT_MS);
     /* the environment wins, each setting on its own */
     setenv("KANNEL_SENDSMS_URL", "http://env:13013/cgi-bin/sendsms", 1);

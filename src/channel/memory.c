@@ -1,0 +1,189 @@
+/*
+ * Caller memory; see memory.h. Writes go to Redis (HSET + EXPIRE, not waited for) and to
+ * the journal; a recall is one HMGET, and one Postgres query when Redis has nothing.
+ */
+#include "channel/memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/pg.h"
+#include "backend/rds.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "data/journal.h"
+
+/* clang-format off */
+
+/* One batch of changes, last write per caller and field wins (the stream is ordered, so
+ * batches also apply in order). Columns: hash, lang, state, district, at. */
+static const struct journal_stream callers_stream = {
+    "callers", JOURNAL_BATCH, 1, 5,
+    "INSERT INTO callers AS c (phone_hash, lang, lang_at, state_code, district_code,"
+    " district_at)"
+    " SELECT h, (array_agg(l ORDER BY n DESC) FILTER (WHERE l IS NOT NULL))[1],"
+    "  max(at) FILTER (WHERE l IS NOT NULL),"
+    "  (array_agg(s ORDER BY n DESC) FILTER (WHERE d IS NOT NULL))[1],"
+    "  (array_agg(d ORDER BY n DESC) FILTER (WHERE d IS NOT NULL))[1],"
+    "  max(at) FILTER (WHERE d IS NOT NULL)"
+    " FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::timestamptz[])"
+    "  WITH ORDINALITY AS u(h, l, s, d, at, n) GROUP BY h"
+    " ON CONFLICT (phone_hash) DO UPDATE SET"
+    "  lang = COALESCE(EXCLUDED.lang, c.lang), lang_at = COALESCE(EXCLUDED.lang_at, c.lang_at),"
+    "  state_code = COALESCE(EXCLUDED.state_code, c.state_code),"
+    "  district_code = COALESCE(EXCLUDED.district_code, c.district_code),"
+    "  district_at = COALESCE(EXCLUDED.district_at, c.district_at)",
+};
+
+static const char recall_sql[] =
+    "SELECT lang, state_code, district_code FROM callers WHERE phone_hash = $1";
+
+/* clang-format on */
+
+int memory_init(void)
+{
+    static int registered;
+
+    if (registered)
+        return 0;
+    if (journal_register(&callers_stream) != 0)
+        return -1;
+    registered = 1;
+    return 0;
+}
+
+int memory_key(const char *hash, char *out, size_t n)
+{
+    int w = snprintf(out, n, MEMORY_KEY_PREFIX "%s", hash);
+
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+void memory_parse(const char *lang, const char *district, struct memory *m)
+{
+    char *end;
+    long s, d;
+
+    memset(m, 0, sizeof(*m));
+    if (lang != NULL && i18n_lang_parse(lang, &m->lang) == 0)
+        m->has_lang = 1;
+    if (district == NULL || district[0] == '\0')
+        return;
+    s = strtol(district, &end, 10);
+    if (*end != ':' || s <= 0 || s > 1000000)
+        return;
+    d = strtol(end + 1, &end, 10);
+    if (*end != '\0' || d <= 0 || d > 1000000)
+        return;
+    m->state_code = (int)s;
+    m->district_code = (int)d;
+    m->has_district = 1;
+}
+
+static void ignore_reply(void *arg, const redisReply *reply, const char *err)
+{
+    (void)arg;
+    (void)reply;
+    if (err != NULL)
+        log_debug("memory: redis: %s", err);
+}
+
+/* HSET key field value, then the expiry; neither is waited for. */
+static void redis_set(const char *hash, const char *field, const char *value)
+{
+    char key[128];
+
+    if (memory_key(hash, key, sizeof(key)) != 0 || !rds_is_up())
+        return;
+    if (rds_command(ignore_reply, NULL, "HSET %s %s %s", key, field, value) != 0 ||
+        rds_command(ignore_reply, NULL, "EXPIRE %s %d", key, MEMORY_TTL_S) != 0)
+        log_debug("memory: not cached in redis");
+}
+
+int memory_set_lang(const char *hash, const char *at, enum i18n_lang lang)
+{
+    const char *f[5] = {hash, i18n_lang_code(lang), NULL, NULL, at};
+
+    redis_set(hash, "lang", f[1]);
+    return journal_append(&callers_stream, f);
+}
+
+int memory_set_district(const char *hash, const char *at, int state_code, int district_code)
+{
+    char s[16], d[16], v[40];
+    const char *f[5] = {hash, NULL, s, d, at};
+
+    snprintf(s, sizeof(s), "%d", state_code);
+    snprintf(d, sizeof(d), "%d", district_code);
+    snprintf(v, sizeof(v), "%d:%d", state_code, district_code);
+    redis_set(hash, "district", v);
+    return journal_append(&callers_stream, f);
+}
+
+struct recall {
+    memory_fn cb;
+    void *arg;
+    char hash[80];
+};
+
+static void recalled_pg(void *arg, const PGresult *res, const char *err)
+{
+    struct recall *r = arg;
+    struct memory m;
+    char district[40];
+
+    memset(&m, 0, sizeof(m));
+    if (res == NULL) {
+        log_debug("memory: postgres: %s", err != NULL ? err : "?");
+    } else if (PQntuples(res) == 1) {
+        snprintf(district, sizeof(district), "%s:%s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+        memory_parse(PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0),
+                     PQgetisnull(res, 0, 2) ? NULL : district, &m);
+        /* Refill Redis with what Postgres kept. */
+        if (m.has_lang)
+            redis_set(r->hash, "lang", i18n_lang_code(m.lang));
+        if (m.has_district)
+            redis_set(r->hash, "district", district);
+    }
+    r->cb(r->arg, &m);
+    free(r);
+}
+
+static void recalled_redis(void *arg, const redisReply *reply, const char *err)
+{
+    struct recall *r = arg;
+    const char *params[1] = {r->hash};
+    struct memory m;
+
+    (void)err;
+    memset(&m, 0, sizeof(m));
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        memory_parse(reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str : NULL,
+                     reply->element[1]->type == REDIS_REPLY_STRING ? reply->element[1]->str : NULL,
+                     &m);
+    }
+    if (m.has_lang || m.has_district || pg_query(recall_sql, 1, params, recalled_pg, r) != 0) {
+        r->cb(r->arg, &m);
+        free(r);
+    }
+}
+
+int memory_recall(const char *hash, memory_fn cb, void *arg)
+{
+    struct recall *r = xcalloc(1, sizeof(*r));
+    const char *params[1];
+    char key[128];
+
+    r->cb = cb;
+    r->arg = arg;
+    snprintf(r->hash, sizeof(r->hash), "%s", hash);
+    params[0] = r->hash;
+    if (memory_key(hash, key, sizeof(key)) == 0 &&
+        rds_command(recalled_redis, r, "HMGET %s lang district", key) == 0)
+        return 0;
+    if (pg_query(recall_sql, 1, params, recalled_pg, r) == 0)
+        return 0;
+    free(r);
+    return -1;
+}
