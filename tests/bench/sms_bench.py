@@ -1,10 +1,14 @@
 """Benchmark of the inbound SMS webhook (issue 4), figures only: wrk on loopback, 64
 connections, GET /sms/kannel as Kannel's get-url calls it, every request with a new message
 id (so the Redis dedupe really stores it) and one of a million senders (each number's limit
-is counted in Redis), every message recorded in Postgres (two rows: in and out). The server
-runs at its default worker count (one per CPU). Target from the issue: 10,000 messages/s
-with p99 under 10 ms. Also reports how many rows reached sms_messages by the end, which
-shows whether the batched recording kept up. Never fails on a number.
+is counted in Redis), every message recorded in Postgres (two rows: in and out, through the
+journal) and its district remembered for the caller. The server runs at its default worker
+count (one per CPU). Target: 10,000 messages/s with p99 under 10 ms.
+
+Nothing the webhook acknowledges may be lost: past what the journal holds it answers 503
+(the gateway retries), so the figure that counts is the rate of acknowledged messages, all
+of which must reach sms_messages. The run waits for them and FAILS (exit 1) when any row
+of an acknowledged message is missing; it never fails on a speed figure.
 
     tests/bench/sms_bench.sh [SECONDS]      (default 10 seconds)
 """
@@ -71,8 +75,9 @@ def main():
     warm = os.path.join(tmp, "warm.lua")
     with open(warm, "w") as f:
         f.write(LUA.replace("TAG", "warm"))
+    lost = False
     try:
-        # Warm up: every worker builds its index and caches Niwari's reply.
+        # Warm up: every worker builds its directory.
         for i in range(200):
             q = urllib.parse.urlencode({"from": "91990000%04d" % i, "text": "NREGA Niwari",
                                         "id": "warm-%d" % i})
@@ -83,19 +88,26 @@ def main():
         time.sleep(1)
         log_start = len(srv.stderr())
         rps, p99, total, bad, out = wrk(srv.port, script, SECONDS)
-        deadline = time.monotonic() + 30
+        acked = total - bad
+        deadline = time.monotonic() + 60
         rows = 0
         while time.monotonic() < deadline:
             rows = int(svc.psql1("SELECT count(*) FROM sms_messages WHERE gateway_message_id"
                                  " LIKE 'bench-%'") or 0)
-            if rows >= 2 * (total - bad):
+            if rows >= 2 * acked:
                 break
             time.sleep(0.5)
         print("sms kannel GET: %d workers, 64 connections, %d s" % (workers, SECONDS))
-        print("  %10.0f msg/s   p99 %s   non-2xx %d   (target 10,000 msg/s, p99 < 10 ms)"
+        print("  %10.0f requests/s   p99 %s   503 (journal full, retried by the gateway) %d"
               % (rps, "%.2f ms" % p99 if p99 is not None else "?", bad))
-        print("  %d messages answered; %d rows recorded in sms_messages (expected %d)"
-              % (total, rows, 2 * (total - bad)))
+        print("  %10.0f msg/s acknowledged and recorded   (target 10,000 msg/s, p99 < 10 ms)"
+              % (acked / SECONDS if rows >= 2 * acked else 0))
+        print("  %d messages acknowledged; %d rows in sms_messages (expected %d)"
+              % (acked, rows, 2 * acked))
+        if rows < 2 * acked:
+            print("  LOST: %d rows of acknowledged messages never reached sms_messages"
+                  % (2 * acked - rows))
+            lost = True
         # The server's own view: the access log's time per request (arrival to reply).
         us = sorted(int(x) for x in re.findall(r"GET /sms/kannel 200 \d+ (\d+)us", srv.stderr()[log_start:]))
         if us:
@@ -110,7 +122,7 @@ def main():
         srv.stop()
         svc.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return 1 if lost else 0
 
 
 if __name__ == "__main__":
