@@ -549,6 +549,21 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
     return 0;
 }
 
+int rds_send(const char *fmt, ...)
+{
+    redisAsyncContext *ac = rds.cmd.ac;
+    va_list ap;
+    int st;
+
+    if (!rds.started || fmt == NULL || ac == NULL || rds.cmd.state != RC_READY ||
+        (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
+        return -1;
+    va_start(ap, fmt);
+    st = redisvAsyncCommand(ac, NULL, NULL, fmt, ap);
+    va_end(ap);
+    return st == REDIS_OK ? 0 : -1;
+}
+
 int rds_command_argv(rds_reply_fn cb, void *arg, int argc, const char *const *argv,
                      const size_t *argvlen)
 {
@@ -564,27 +579,17 @@ int rds_command_argv(rds_reply_fn cb, void *arg, int argc, const char *const *ar
     return 0;
 }
 
-/* An EVALSHA on its way: what to send again as EVAL when Redis does not know the script. */
+/* An EVALSHA on its way: what to send again as EVAL when Redis does not know the script.
+ * One allocation: the struct, then argv and argvlen, then the argument bytes. */
 struct eval_call {
     struct rds_script *script;
     rds_reply_fn cb;
     void *arg;
     int full; /* sent as EVAL */
     int argc;
-    char **argv;
+    const char **argv;
     size_t *argvlen;
 };
-
-static void eval_free(struct eval_call *e)
-{
-    int i;
-
-    for (i = 0; i < e->argc; i++)
-        free(e->argv[i]);
-    free(e->argv);
-    free(e->argvlen);
-    free(e);
-}
 
 static int eval_send(struct eval_call *e);
 
@@ -599,29 +604,18 @@ static void eval_reply(void *arg, const redisReply *reply, const char *err)
             return;
     }
     e->cb(e->arg, reply, err);
-    eval_free(e);
+    free(e);
 }
 
 static int eval_send(struct eval_call *e)
 {
-    if (e->full) {
-        e->argv[0] = xstrdup("EVAL");
-        free(e->argv[1]);
-        e->argv[1] = xstrdup(e->script->text);
-    } else {
-        e->argv[0] = xstrdup("EVALSHA");
-        e->argv[1] = xstrdup(e->script->sha);
-    }
+    e->argv[0] = e->full ? "EVAL" : "EVALSHA";
+    e->argv[1] = e->full ? e->script->text : e->script->sha;
     e->argvlen[0] = strlen(e->argv[0]);
     e->argvlen[1] = strlen(e->argv[1]);
-    if (rds_command_argv(eval_reply, e, e->argc, (const char *const *)e->argv, e->argvlen) != 0) {
-        free(e->argv[0]);
-        e->argv[0] = NULL;
-        return -1;
-    }
-    free(e->argv[0]); /* hiredis formatted the command already */
-    e->argv[0] = NULL;
-    return 0;
+    /* hiredis formats the command at once: nothing in argv needs to outlive the call but
+     * what a resend as EVAL uses again. */
+    return rds_command_argv(eval_reply, e, e->argc, e->argv, e->argvlen);
 }
 
 int rds_eval(struct rds_script *s, rds_reply_fn cb, void *arg, int nkeys, const char *const *args,
@@ -629,33 +623,44 @@ int rds_eval(struct rds_script *s, rds_reply_fn cb, void *arg, int nkeys, const 
 {
     struct eval_call *e;
     unsigned char md[SHA_DIGEST_LENGTH];
-    char n[16];
+    size_t bytes = 0, len[RDS_EVAL_MAX_ARGS];
+    char *p;
     int i;
 
     if (s == NULL || s->text == NULL || cb == NULL || nkeys < 0 || nkeys > nargs ||
-        (nargs > 0 && args == NULL) || !rds.started)
+        nargs > RDS_EVAL_MAX_ARGS || (nargs > 0 && args == NULL) || !rds.started)
         return -1;
     if (s->sha[0] == '\0') {
         SHA1((const unsigned char *)s->text, strlen(s->text), md);
         for (i = 0; i < SHA_DIGEST_LENGTH; i++)
             snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
     }
-    e = xcalloc(1, sizeof(*e));
+    for (i = 0; i < nargs; i++) {
+        len[i] = args[i] != NULL ? strlen(args[i]) : 0;
+        bytes += len[i] + 1;
+    }
+    e = xmalloc(sizeof(*e) + (size_t)(3 + nargs) * (sizeof(char *) + sizeof(size_t)) + 16 + bytes);
     e->script = s;
     e->cb = cb;
     e->arg = arg;
+    e->full = 0;
     e->argc = 3 + nargs;
-    e->argv = xcalloc((size_t)e->argc, sizeof(*e->argv));
-    e->argvlen = xcalloc((size_t)e->argc, sizeof(*e->argvlen));
-    snprintf(n, sizeof(n), "%d", nkeys);
-    e->argv[2] = xstrdup(n);
-    e->argvlen[2] = strlen(n);
+    e->argv = (const char **)(void *)(e + 1);
+    e->argvlen = (size_t *)(void *)(e->argv + e->argc);
+    p = (char *)(e->argvlen + e->argc);
+    e->argvlen[2] = (size_t)snprintf(p, 16, "%d", nkeys);
+    e->argv[2] = p;
+    p += 16;
     for (i = 0; i < nargs; i++) {
-        e->argv[3 + i] = xstrdup(args[i] != NULL ? args[i] : "");
-        e->argvlen[3 + i] = strlen(e->argv[3 + i]);
+        if (len[i] > 0)
+            memcpy(p, args[i], len[i]);
+        p[len[i]] = '\0';
+        e->argv[3 + i] = p;
+        e->argvlen[3 + i] = len[i];
+        p += len[i] + 1;
     }
     if (eval_send(e) != 0) {
-        eval_free(e);
+        free(e);
         return -1;
     }
     return 0;

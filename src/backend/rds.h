@@ -23,6 +23,8 @@ struct event_base;
 
 /* Commands in flight on the connection beyond this fail at once with "busy". */
 #define RDS_MAX_PENDING 4096
+/* Most arguments (keys and values together) rds_eval() takes. */
+#define RDS_EVAL_MAX_ARGS 32
 /* Most channels rds_subscribe() accepts. */
 #define RDS_MAX_SUBS 16
 
@@ -56,6 +58,13 @@ int rds_init(struct event_base *base, const char *url, int timeout_ms)
  */
 int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
     __attribute__((warn_unused_result));
+
+/*
+ * Send a command whose answer nobody waits for (a cache write): no callback and no timer,
+ * so it costs only its bytes. Returns 0 when it was handed to the connection, -1 when
+ * Redis is not ready (then nothing is sent). A failure later is not reported.
+ */
+int rds_send(const char *fmt, ...) WUR;
 
 /*
  * The same with the command as argc arguments (argv[i] of argvlen[i] bytes, binary-safe;

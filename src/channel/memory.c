@@ -16,24 +16,27 @@
 
 /* clang-format off */
 
-/* One batch of changes, last write per caller and field wins (the stream is ordered, so
- * batches also apply in order). Columns: hash, lang, state, district, at. */
-static const struct journal_stream callers_stream = {
-    "callers", JOURNAL_BATCH, 1, 5,
-    "INSERT INTO callers AS c (phone_hash, lang, lang_at, state_code, district_code,"
-    " district_at)"
-    " SELECT h, (array_agg(l ORDER BY n DESC) FILTER (WHERE l IS NOT NULL))[1],"
-    "  max(at) FILTER (WHERE l IS NOT NULL),"
-    "  (array_agg(s ORDER BY n DESC) FILTER (WHERE d IS NOT NULL))[1],"
-    "  (array_agg(d ORDER BY n DESC) FILTER (WHERE d IS NOT NULL))[1],"
-    "  max(at) FILTER (WHERE d IS NOT NULL)"
-    " FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::timestamptz[])"
-    "  WITH ORDINALITY AS u(h, l, s, d, at, n) GROUP BY h"
-    " ON CONFLICT (phone_hash) DO UPDATE SET"
-    "  lang = COALESCE(EXCLUDED.lang, c.lang), lang_at = COALESCE(EXCLUDED.lang_at, c.lang_at),"
-    "  state_code = COALESCE(EXCLUDED.state_code, c.state_code),"
-    "  district_code = COALESCE(EXCLUDED.district_code, c.district_code),"
-    "  district_at = COALESCE(EXCLUDED.district_at, c.district_at)",
+/* The language and the district are two streams, each ordered (batches apply in turn)
+ * and each keeping the last change per caller within a batch: they touch different
+ * columns, so neither overwrites the other. Columns: hash, value(s), at. */
+static const struct journal_stream lang_stream = {
+    "callers_lang", JOURNAL_BATCH, 1, 3,
+    "INSERT INTO callers AS c (phone_hash, lang, lang_at)"
+    " SELECT DISTINCT ON (h) h, l, at"
+    " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(h, l, at, n)"
+    " ORDER BY h, n DESC"
+    " ON CONFLICT (phone_hash) DO UPDATE SET lang = EXCLUDED.lang, lang_at = EXCLUDED.lang_at",
+};
+
+static const struct journal_stream district_stream = {
+    "callers_district", JOURNAL_BATCH, 1, 4,
+    "INSERT INTO callers AS c (phone_hash, state_code, district_code, district_at)"
+    " SELECT DISTINCT ON (h) h, s, d, at"
+    " FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[])"
+    "  WITH ORDINALITY AS u(h, s, d, at, n)"
+    " ORDER BY h, n DESC"
+    " ON CONFLICT (phone_hash) DO UPDATE SET state_code = EXCLUDED.state_code,"
+    "  district_code = EXCLUDED.district_code, district_at = EXCLUDED.district_at",
 };
 
 static const char recall_sql[] =
@@ -47,7 +50,7 @@ int memory_init(void)
 
     if (registered)
         return 0;
-    if (journal_register(&callers_stream) != 0)
+    if (journal_register(&lang_stream) != 0 || journal_register(&district_stream) != 0)
         return -1;
     registered = 1;
     return 0;
@@ -81,44 +84,36 @@ void memory_parse(const char *lang, const char *district, struct memory *m)
     m->has_district = 1;
 }
 
-static void ignore_reply(void *arg, const redisReply *reply, const char *err)
-{
-    (void)arg;
-    (void)reply;
-    if (err != NULL)
-        log_debug("memory: redis: %s", err);
-}
-
-/* HSET key field value, then the expiry; neither is waited for. */
+/* HSET key field value, then the expiry; neither is waited for (Postgres has the copy). */
 static void redis_set(const char *hash, const char *field, const char *value)
 {
     char key[128];
 
-    if (memory_key(hash, key, sizeof(key)) != 0 || !rds_is_up())
+    if (memory_key(hash, key, sizeof(key)) != 0)
         return;
-    if (rds_command(ignore_reply, NULL, "HSET %s %s %s", key, field, value) != 0 ||
-        rds_command(ignore_reply, NULL, "EXPIRE %s %d", key, MEMORY_TTL_S) != 0)
+    if (rds_send("HSET %s %s %s", key, field, value) != 0 ||
+        rds_send("EXPIRE %s %d", key, MEMORY_TTL_S) != 0)
         log_debug("memory: not cached in redis");
 }
 
 int memory_set_lang(const char *hash, const char *at, enum i18n_lang lang)
 {
-    const char *f[5] = {hash, i18n_lang_code(lang), NULL, NULL, at};
+    const char *f[3] = {hash, i18n_lang_code(lang), at};
 
     redis_set(hash, "lang", f[1]);
-    return journal_append(&callers_stream, f);
+    return journal_append(&lang_stream, f);
 }
 
 int memory_set_district(const char *hash, const char *at, int state_code, int district_code)
 {
     char s[16], d[16], v[40];
-    const char *f[5] = {hash, NULL, s, d, at};
+    const char *f[4] = {hash, s, d, at};
 
     snprintf(s, sizeof(s), "%d", state_code);
     snprintf(d, sizeof(d), "%d", district_code);
     snprintf(v, sizeof(v), "%d:%d", state_code, district_code);
     redis_set(hash, "district", v);
-    return journal_append(&callers_stream, f);
+    return journal_append(&district_stream, f);
 }
 
 struct recall {

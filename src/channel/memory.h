@@ -7,9 +7,10 @@
  *   Redis     hash hisaab:caller:<hash> with fields lang ("en"|"hi") and district
  *             ("<state code>:<district code>"), kept MEMORY_TTL_S after the last change:
  *             the working copy, read by the channel gate (gate.h) in its one round trip.
- *   Postgres  table callers (sql/007_callers.sql), written through the journal (stream
- *             "callers", last write wins): the durable copy, read by memory_recall()
- *             when Redis has nothing for the caller (Redis restarted empty).
+ *   Postgres  table callers (sql/007_callers.sql), written through the journal (streams
+ *             "callers_lang" and "callers_district", last write wins): the durable copy,
+ *             read by memory_recall() when Redis has nothing for the caller (Redis
+ *             restarted empty).
  */
 #ifndef HISAAB_CHANNEL_MEMORY_H
 #define HISAAB_CHANNEL_MEMORY_H

@@ -57,6 +57,8 @@ struct stream {
     struct batch *pending;           /* formed, sent again before the queue, in order */
     struct batch *flying;            /* in flight, oldest first */
     int inflight;
+    size_t waiting;     /* records at head..tail */
+    long long first_ms; /* when the oldest of them came */
 };
 
 static const struct journal_stream *registered[JOURNAL_MAX_STREAMS];
@@ -67,12 +69,14 @@ static struct {
     struct event_base *base;
     struct stream streams[JOURNAL_MAX_STREAMS];
     size_t nstreams;
-    size_t queue_max; /* journal_room() says no past this (JOURNAL_QUEUE_MAX by default) */
-    size_t queued;    /* records held: waiting, pending, in flight */
-    size_t inflight;  /* batches in flight, all streams */
-    int paused;       /* Postgres is away: nothing is sent until the timer */
-    int away_logged;  /* the outage was logged; log the recovery */
-    int more_files;   /* spool files were left for later (no room) */
+    size_t queue_max;        /* journal_room() says no past this (JOURNAL_QUEUE_MAX by default) */
+    size_t queued;           /* records held: waiting, pending, in flight */
+    size_t inflight;         /* batches in flight, all streams */
+    int paused;              /* Postgres is away: nothing is sent until the timer */
+    int draining;            /* journal_exit(): send at once */
+    struct event *linger_ev; /* a batch stream waits for more records (linger_left()) */
+    int away_logged;         /* the outage was logged; log the recovery */
+    int more_files;          /* spool files were left for later (no room) */
     struct event *flush_ev;
     struct event *timer;
     /* For the tests and the log. */
@@ -199,6 +203,8 @@ static void rec_enqueue(struct stream *st, struct journal_rec *r)
     else
         st->head = r;
     st->tail = r;
+    if (st->waiting++ == 0)
+        st->first_ms = now_ms();
     J.queued++;
 }
 
@@ -406,8 +412,26 @@ static struct batch *batch_take(struct stream *st)
         b->n++;
         bytes += r->bytes;
     }
+    st->waiting -= b->n;
+    st->first_ms = now_ms();
 out:
     return b;
+}
+
+/*
+ * Milliseconds a batch stream should still wait before its next statement, so that one
+ * statement carries many records (each statement costs Postgres a parse, a plan and a
+ * commit whatever its size): 0 when a full batch waits, the oldest record has waited
+ * JOURNAL_LINGER_MS, or the journal is stopping.
+ */
+static long long linger_left(const struct stream *st)
+{
+    long long left;
+
+    if (st->s->mode == JOURNAL_EACH || J.draining || st->waiting >= JOURNAL_BATCH_MAX)
+        return 0;
+    left = st->first_ms + JOURNAL_LINGER_MS - now_ms();
+    return left > 0 ? left : 0;
 }
 
 /* Send b. Returns 0 (batch_done() will be called) or -1. */
@@ -453,6 +477,8 @@ out:
 /* Send what the in-flight limits allow: pending batches first, then the queue. */
 static void pump(void)
 {
+    long long wait, soonest = -1;
+    struct timeval tv;
     struct stream *st;
     struct batch *b;
     size_t i;
@@ -466,6 +492,12 @@ static void pump(void)
                 b = st->pending;
                 st->pending = b->next;
                 b->next = NULL;
+            } else if (st->head == NULL) {
+                break;
+            } else if ((wait = linger_left(st)) > 0) {
+                if (soonest < 0 || wait < soonest)
+                    soonest = wait;
+                break;
             } else if ((b = batch_take(st)) == NULL) {
                 break;
             }
@@ -476,6 +508,11 @@ static void pump(void)
             }
             flying_add(st, b);
         }
+    }
+    if (soonest > 0 && J.linger_ev != NULL && !evtimer_pending(J.linger_ev, NULL)) {
+        tv.tv_sec = soonest / 1000;
+        tv.tv_usec = (soonest % 1000) * 1000;
+        evtimer_add(J.linger_ev, &tv);
     }
 }
 
@@ -547,7 +584,8 @@ int journal_init(struct event_base *base, const struct journal_opts *o)
     J.nstreams = nregistered;
     J.flush_ev = event_new(base, -1, 0, on_flush, NULL);
     J.timer = evtimer_new(base, on_timer, NULL);
-    if (J.flush_ev == NULL || J.timer == NULL) {
+    J.linger_ev = evtimer_new(base, on_flush, NULL);
+    if (J.flush_ev == NULL || J.timer == NULL || J.linger_ev == NULL) {
         log_error("journal: cannot create events");
         goto out;
     }
@@ -563,6 +601,8 @@ out:
             event_free(J.flush_ev);
         if (J.timer != NULL)
             event_free(J.timer);
+        if (J.linger_ev != NULL)
+            event_free(J.linger_ev);
         journal_spool_exit(0);
         memset(&J, 0, sizeof(J));
     }
@@ -674,6 +714,7 @@ void journal_exit(int drain_ms)
 
     if (!J.started)
         goto out;
+    J.draining = 1;
     kick();
     while (J.queued > 0 && now_ms() < deadline) {
         /* Postgres is down and nothing is on its way: waiting would not write anything. */
@@ -715,6 +756,7 @@ void journal_exit(int drain_ms)
     }
     event_free(J.flush_ev);
     event_free(J.timer);
+    event_free(J.linger_ev);
     memset(&J, 0, sizeof(J));
 out:
     memset(registered, 0, sizeof(registered));

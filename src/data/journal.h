@@ -56,6 +56,7 @@ struct event_base;
 #define JOURNAL_QUEUE_MAX 200000 /* records waiting per worker before journal_room() says no */
 #define JOURNAL_BATCH_MAX 1000   /* records per statement of a JOURNAL_BATCH stream */
 #define JOURNAL_BATCH_BYTES (8u << 20) /* bytes of array literals per statement, at most */
+#define JOURNAL_LINGER_MS 50           /* a batch stream waits this long for a fuller statement */
 #define JOURNAL_INFLIGHT 2             /* batches of one unordered stream in flight at once */
 #define JOURNAL_MAX_COLS 16            /* fields per record */
 #define JOURNAL_MAX_STREAMS 32         /* streams registered per process */

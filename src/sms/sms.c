@@ -106,6 +106,7 @@ struct msg {
     size_t text_len;
     struct smscmd cmd;
     enum i18n_lang lang;
+    struct memory mem;       /* what the gate found remembered of the number */
     const char *kind;        /* for the record: smscmd kind or "limited" */
     int row_state, row_code; /* the district of the reply, if any */
     int waiting;             /* for the first directory */
@@ -355,7 +356,11 @@ static const struct dir_district *match_district(struct msg *m, const struct dir
     }
     m->row_state = row->state_code;
     m->row_code = row->district_code;
-    if (memory_set_district(m->hash, m->turn.at, row->state_code, row->district_code) != 0)
+    /* Remembered for the other channels (a missed call answers with it); only a change is
+     * written. */
+    if ((!m->mem.has_district || m->mem.state_code != row->state_code ||
+         m->mem.district_code != row->district_code) &&
+        memory_set_district(m->hash, m->turn.at, row->state_code, row->district_code) != 0)
         log_warn("sms: district of %.16s not remembered", m->hash);
     return row;
 }
@@ -456,7 +461,8 @@ static void proceed(struct msg *m)
     case SMSCMD_LANG_HI:
     case SMSCMD_LANG_EN:
         m->lang = m->cmd.kind == SMSCMD_LANG_HI ? I18N_HI : I18N_EN;
-        if (memory_set_lang(m->hash, m->turn.at, m->lang) != 0)
+        if ((!m->mem.has_lang || m->mem.lang != m->lang) &&
+            memory_set_lang(m->hash, m->turn.at, m->lang) != 0)
             log_warn("sms: language of %.16s not remembered", m->hash);
         answer_tpl(m, m->lang == I18N_HI ? "LANG_HI" : "LANG_EN", NULL, 0);
         return;
@@ -494,6 +500,7 @@ static void gate_done(void *arg, const struct gate_result *r)
         answer(m, "", 0);
         goto out;
     }
+    m->mem = r->memory;
     if (r->memory.has_lang)
         m->lang = r->memory.lang;
     if (r->limit.over && m->cmd.kind != SMSCMD_STOP) {

@@ -26,6 +26,13 @@ static unsigned gsm_cost(unsigned cp)
 {
     size_t i;
 
+    /* The common cases first: letters, digits and the blank; and every script above
+     * Greek (Devanagari), which has no GSM-7 form. */
+    if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+        cp == ' ')
+        return 1;
+    if (cp >= 0x0400)
+        return cp == 0x20AC ? 2 : 0;
     if (cp < 0x80) {
         if (cp == '\n' || cp == '\r')
             return 1;
@@ -37,26 +44,10 @@ static unsigned gsm_cost(unsigned cp)
             return 2;
         return 1;
     }
-    if (cp == 0x20AC)
-        return 2;
     for (i = 0; i < sizeof(gsm_basic_nonascii) / sizeof(gsm_basic_nonascii[0]); i++)
         if (gsm_basic_nonascii[i] == cp)
             return 1;
     return 0;
-}
-
-/* The two halves of grapheme_can_break(), under the names the split checks in this
- * file's unit test use (it includes this file): cp never starts a part; a part ends in
- * cp only where the text does. The code here does not call them; the rule itself lives
- * in grapheme.c only. */
-__attribute__((unused)) static int is_mark(uint32_t cp)
-{
-    return !grapheme_can_break('a', cp);
-}
-
-__attribute__((unused)) static int joins_next(uint32_t cp)
-{
-    return !grapheme_can_break(cp, 'a');
 }
 
 int smsenc_analyse(const char *utf8, size_t len, struct smsenc_info *out)

@@ -87,7 +87,9 @@ def main():
         wrk(srv.port, warm, 3)
         time.sleep(1)
         log_start = len(srv.stderr())
+        x0 = int(svc.psql1("SELECT xact_commit FROM pg_stat_database WHERE datname = 'hisaab'"))
         rps, p99, total, bad, out = wrk(srv.port, script, SECONDS)
+        x1 = int(svc.psql1("SELECT xact_commit FROM pg_stat_database WHERE datname = 'hisaab'"))
         acked = total - bad
         deadline = time.monotonic() + 60
         rows = 0
@@ -102,8 +104,8 @@ def main():
               % (rps, "%.2f ms" % p99 if p99 is not None else "?", bad))
         print("  %10.0f msg/s acknowledged and recorded   (target 10,000 msg/s, p99 < 10 ms)"
               % (acked / SECONDS if rows >= 2 * acked else 0))
-        print("  %d messages acknowledged; %d rows in sms_messages (expected %d)"
-              % (acked, rows, 2 * acked))
+        print("  %d messages acknowledged; %d rows in sms_messages (expected %d);"
+              " %d Postgres transactions during the run" % (acked, rows, 2 * acked, x1 - x0))
         if rows < 2 * acked:
             print("  LOST: %d rows of acknowledged messages never reached sms_messages"
                   % (2 * acked - rows))

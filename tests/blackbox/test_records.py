@@ -161,6 +161,17 @@ class RecordsTest(unittest.TestCase):
         finally:
             srv3.stop()
 
+    def test_caller_memory_survives_redis(self):
+        """The channel core's unit tests with this Postgres and Redis: a caller's language
+        and district, remembered on one channel, are recalled on another, from Postgres
+        once Redis has lost them (tests/unit/test_channel.c)."""
+        import subprocess
+        p = subprocess.run([os.path.join(harness.BUILD, "tests", "test_channel")],
+                           env=self.svc.env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("[       OK ] test_memory_recall", p.stdout + p.stderr)
+        self.assertNotIn("SKIPPED", p.stdout + p.stderr)
+
     def test_zz_postgres_and_redis_down_every_district_answers(self):
         srv = self.server()
         try:

@@ -191,6 +191,27 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertRegex(p.stderr, re.escape(self.srv.conf) + r":\d+: .*debug_sleep")
 
+    def test_no_secret_no_start(self):
+        """Phone numbers are stored only as keyed hashes: without HISAAB_SECRET the server
+        says so in one line and does not start, unless insecure_dev is set."""
+        env = dict(self.srv.env)
+        env.pop("HISAAB_SECRET", None)
+        p = subprocess.run([HISAAB, "-c", self.srv.conf], env=env, cwd=self.srv.dir,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        lines = p.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertIn("HISAAB_SECRET is not set", lines[0])
+        self.assertIn("insecure_dev", lines[0])
+        self.assertNotIn("serving on", p.stdout)
+        with open(self.srv.conf) as f:
+            conf = f.read()
+        with open(self.srv.conf, "w") as f:
+            f.write(conf.replace("hisaab {", "hisaab {\n\tinsecure_dev yes", 1))
+        self.srv.env = env
+        self.srv.start()
+        self.assertIn("unkeyed", self.srv.wait_log(r"insecure_dev: .*unkeyed").group(0))
+
     def test_missing_file(self):
         p = subprocess.run([HISAAB, "-c", os.path.join(self.srv.dir, "nope.conf"), "-t"],
                            capture_output=True, text=True, timeout=10)

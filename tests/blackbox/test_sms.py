@@ -357,6 +357,12 @@ class SmsTest(unittest.TestCase):
                                 ["out", "kannel", "1752", "17", "en", "query", "1", "0"]])
         self.assertEqual(self.svc.psql1(
             "SELECT count(*) FROM sms_messages m WHERE m::text LIKE '%%%s%%'" % number[2:]), "0")
+        # The district asked for is remembered for the other channels (Redis and Postgres).
+        self.assertTrue(wait_for(lambda: self.svc.psql(
+            "SELECT state_code, district_code FROM callers WHERE phone_hash = '%s'" % h)
+            == [["17", "1752"]]))
+        self.assertEqual(self.svc.redis.cli("HGET", "hisaab:caller:" + h, "district"),
+                         "17:1752")
 
     def lock_figures(self, seconds):
         """Hold an exclusive lock on monthly_figures for `seconds` (a slow Postgres)."""

@@ -2,6 +2,10 @@
  * Unit tests for the channel core without Redis: the shared limiter's verdicts and its
  * per-worker windows, the gate's local answers (dedupe, limit, no memory), what the gate
  * reads of a caller's memory, and a turn's references and deadline on a real loop.
+ *
+ * With DATABASE_URL and REDIS_URL (a migrated database; tests/blackbox/test_records.py
+ * runs this binary so), also caller memory end to end: remembered through Redis and the
+ * journal, recalled from Redis, and from Postgres once Redis has lost it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +14,16 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
+
+#include "backend/pg.h"
+#include "backend/rds.h"
+#include "data/journal.h"
 
 #include "channel/gate.h"
 #include "channel/limit.h"
@@ -199,12 +210,127 @@ static void test_turn(void **state)
     event_base_free(base);
 }
 
+struct recalled {
+    int calls;
+    struct memory m;
+};
+
+static void recall_cb(void *arg, const struct memory *m)
+{
+    struct recalled *r = arg;
+
+    r->calls++;
+    r->m = *m;
+}
+
+struct done_flag {
+    int done;
+    char fields[128]; /* the string elements of an array reply, blank-separated */
+};
+
+static void flag_cb(void *arg, const redisReply *reply, const char *err)
+{
+    struct done_flag *f = arg;
+    size_t i, used = 0;
+
+    (void)err;
+    f->done = 1;
+    for (i = 0; reply != NULL && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            used += (size_t)snprintf(f->fields + used, sizeof(f->fields) - used, "%s%s",
+                                     used > 0 ? " " : "", reply->element[i]->str);
+}
+
+static void run_until(struct event_base *base, const int *flag, double seconds)
+{
+    struct timespec t0, now;
+    struct timeval tick = {0, 20000};
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((flag != NULL && *flag) ||
+            (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 > seconds)
+            return;
+        event_base_loopexit(base, &tick);
+        event_base_loop(base, EVLOOP_ONCE);
+    }
+}
+
+static void test_memory_recall(void **state)
+{
+    const char *db = getenv("DATABASE_URL"), *redis = getenv("REDIS_URL");
+    struct event_base *base;
+    struct journal_opts jo;
+    struct recalled r;
+    struct done_flag f;
+    char dir[] = "/tmp/hisaab-channel-XXXXXX", hash[40], key[80];
+    int empty = 0;
+
+    (void)state;
+    if (db == NULL || redis == NULL)
+        skip();
+    base = event_base_new();
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(pg_init(base, db, 2, 2000), 0);
+    assert_int_equal(rds_init(base, redis, 2000), 0);
+    assert_int_equal(memory_init(), 0);
+    memset(&jo, 0, sizeof(jo));
+    jo.spool_dir = dir;
+    assert_int_equal(journal_init(base, &jo), 0);
+    run_until(base, NULL, 0.5); /* connect */
+    snprintf(hash, sizeof(hash), "test-%ld", (long)getpid());
+    assert_int_equal(memory_key(hash, key, sizeof(key)), 0);
+
+    /* Remembered on one channel ... */
+    assert_int_equal(memory_set_lang(hash, "2026-12-01 10:00:00.000Z", I18N_HI), 0);
+    assert_int_equal(memory_set_district(hash, "2026-12-01 10:00:01.000Z", 17, 1752), 0);
+    run_until(base, &empty, 0.5);
+    while (journal_queued() > 0 && empty < 100) {
+        run_until(base, NULL, 0.05);
+        empty++;
+    }
+    assert_int_equal(journal_queued(), 0);
+    /* ... recalled on another, from Redis. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(memory_recall(hash, recall_cb, &r), 0);
+    run_until(base, &r.calls, 3);
+    assert_int_equal(r.calls, 1);
+    assert_true(r.m.has_lang && r.m.lang == I18N_HI);
+    assert_true(r.m.has_district && r.m.state_code == 17 && r.m.district_code == 1752);
+    /* Redis loses it (restarted empty): Postgres still knows, and Redis is refilled. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(rds_command(flag_cb, &f, "DEL %s", key), 0);
+    run_until(base, &f.done, 3);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(memory_recall(hash, recall_cb, &r), 0);
+    run_until(base, &r.calls, 3);
+    assert_int_equal(r.calls, 1);
+    assert_true(r.m.has_lang && r.m.lang == I18N_HI);
+    assert_true(r.m.has_district && r.m.district_code == 1752);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(rds_command(flag_cb, &f, "HMGET %s lang district", key), 0);
+    run_until(base, &f.done, 3);
+    assert_string_equal(f.fields, "hi 17:1752");
+    /* A caller nobody knows: an empty memory, not an error. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(memory_recall("nobody-at-all", recall_cb, &r), 0);
+    run_until(base, &r.calls, 3);
+    assert_int_equal(r.calls, 1);
+    assert_false(r.m.has_lang || r.m.has_district);
+
+    journal_exit(1000);
+    rds_shutdown();
+    pg_shutdown();
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_judge),      cmocka_unit_test(test_local_windows),
         cmocka_unit_test(test_gate_local), cmocka_unit_test(test_memory_parse),
-        cmocka_unit_test(test_turn),
+        cmocka_unit_test(test_turn),       cmocka_unit_test(test_memory_recall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
