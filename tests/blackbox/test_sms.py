@@ -1,4 +1,4 @@
-"""End to end: the SMS channel (src/sms.c) behind a real Kannel (bearerbox + smsbox +
+"""End to end: the SMS channel (src/sms/sms.c) behind a real Kannel (bearerbox + smsbox +
 fakesmsc, tests/kannel.py), a real Postgres with the sample data loaded by hisaab-etl and a
 real Redis. A "phone" texts the shortcode through fakesmsc and we read what Kannel delivers
 back to it. The Twilio-style and generic JSON webhooks, and what Kannel cannot produce on

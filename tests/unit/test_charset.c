@@ -5,8 +5,8 @@
  * what glibc's iconv does), ISO-8859-1 and US-ASCII byte by byte, UTF-16BE with surrogate
  * pairs, lone surrogates and odd lengths, invalid UTF-8 (overlong, surrogate, truncated),
  * unknown charsets, the output cap, texts longer than one conversion chunk, and that a
- * failed conversion leaves nothing behind for the next one. The cases sms_decode_text()
- * was tested on (tests/unit/test_sms.c) are repeated here with the same results.
+ * failed conversion leaves nothing behind for the next one. The cases the SMS channel's
+ * earlier hand-written decoder was tested on are kept here with the same results.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,7 +321,7 @@ static void test_state_reset(void **state)
     OK("A", "US-ASCII", "A");
 }
 
-/* The cases tests/unit/test_sms.c checks sms_decode_text() on, with the same results. */
+/* The cases the earlier hand-written decoder was tested on, with the same results. */
 static void test_sms_decode_cases(void **state)
 {
     static const char u16[] = "\x09\x28\x09\x3f\x09\x35\x09\x3e\x09\x21\x09\x3c\x09\x40";

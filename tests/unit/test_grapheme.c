@@ -102,7 +102,7 @@ static void test_clip_conjunct(void **state)
     /* स्त्री: two viramas and a matra, one cluster of 6. */
     clip("स्त्री", 5, 64, "");
     clip("स्त्री", 6, 64, "स्त्री");
-    /* What sms_clip() kept: निवाड़ी (न ि व ा ड ़ ी) at 4 and 3. */
+    /* What the SMS channel's earlier clip kept: निवाड़ी (न ि व ा ड ़ ी) at 4 and 3. */
     clip("निवाड़ी", 4, 64, "निवा");
     clip("निवाड़ी", 3, 64, "नि");
     clip("निवाड़ी", 7, 64, "निवाड़ी");

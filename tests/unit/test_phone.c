@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/phone.c: normalisation of Indian and other numbers, rejection of
+ * Unit tests for src/channel/phone.c: normalisation of Indian and other numbers, rejection of
  * junk, and the HMAC-SHA256 against RFC 4231 and a vector computed with Python's hmac.
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/smscmd.c: a table of real-looking inbound texts (English, romanised
+ * Unit tests for src/text/smscmd.c: a table of real-looking inbound texts (English, romanised
  * Hindi, Devanagari, keywords, codes, punctuation, STOP in every form) with the command,
  * argument and script each must give; invalid UTF-8; and that the argument is a slice of
  * the input.

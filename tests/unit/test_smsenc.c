@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/smsenc.c: GSM-7 vs UCS-2 decisions, septet and UTF-16 unit counts,
+ * Unit tests for src/text/smsenc.c: GSM-7 vs UCS-2 decisions, septet and UTF-16 unit counts,
  * the exact single/concatenated boundaries (160/161, 70/71, 153, 67), invalid UTF-8, and
  * splitting: parts fit, concatenate to the input, end at spaces where they can, and never
  * cut a UTF-8 sequence, an escape pair, a surrogate pair or a Devanagari cluster (checked
