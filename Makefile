@@ -92,7 +92,7 @@ bench-etl: all
 	python3 tests/bench/etl_bench.py
 
 lint:
-	@clang-format --dry-run -Werror $$(find src -name '*.[ch]') etl/*.c etl/*.h tests/unit/*.c \
+	@clang-format --dry-run -Werror $$(find src -name '*.[ch]') etl/*.c etl/*.h tests/unit/*.[ch] \
 	    tests/fuzz/*.c tests/bench/*.c && echo "lint: clang-format clean"
 	@python3 scripts/check-layers
 

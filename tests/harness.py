@@ -304,6 +304,53 @@ def indian_grouping(n):
     return ",".join(groups + [tail])
 
 
+def run_controlled(binary, env, control, timeout):
+    """Run a C test binary that asks its driver to act on the services: it prints
+    "CONTROL <action>" and waits for a line on stdin once control(action) has run (e.g.
+    stopping Postgres). Returns (exit code, its output, the actions in order)."""
+    import queue
+    import re
+    import threading
+    p = subprocess.Popen([binary], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, bufsize=1, errors="replace")
+    lines = queue.Queue()
+
+    def reader():
+        for line in p.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    out = []
+    actions = []
+    deadline = time.time() + timeout
+    try:
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError("%s timed out:\n%s" % (os.path.basename(binary),
+                                                           "".join(out)))
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            out.append(line)
+            m = re.match(r"^CONTROL (\S+)$", line.strip())
+            if m:
+                control(m.group(1))
+                actions.append(m.group(1))
+                p.stdin.write("done\n")
+                p.stdin.flush()
+        rc = p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return rc, "".join(out), actions
+
+
 def serve_http(handler_class, port=0):
     """Start a threaded HTTP server for a fake upstream on 127.0.0.1 (port 0: any free
     port). Returns the server; its port is server.server_address[1]. Stop it with

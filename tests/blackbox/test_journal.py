@@ -5,11 +5,6 @@ answering its "CONTROL <action>" lines by stopping and starting Postgres, and mu
 every test (none skipped) and pass. The scratch tables it writes are its own (jt_*).
 """
 import os
-import queue
-import re
-import subprocess
-import threading
-import time
 import unittest
 
 import harness
@@ -35,45 +30,7 @@ class JournalTest(unittest.TestCase):
             raise AssertionError("unknown control action %r" % action)
 
     def run_driver(self):
-        env = self.svc.env(HISAAB_JOURNAL_CONTROL=1)
-        p = subprocess.Popen([BIN], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, bufsize=1,
-                             errors="replace")
-        lines = queue.Queue()
-
-        def reader():
-            for line in p.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=reader, daemon=True).start()
-        out = []
-        actions = []
-        deadline = time.time() + TOTAL_TIMEOUT
-        try:
-            while True:
-                left = deadline - time.time()
-                if left <= 0:
-                    raise AssertionError("test_journal timed out:\n" + "".join(out))
-                try:
-                    line = lines.get(timeout=left)
-                except queue.Empty:
-                    continue
-                if line is None:
-                    break
-                out.append(line)
-                m = re.match(r"^CONTROL (\S+)$", line.strip())
-                if m:
-                    self.control(m.group(1))
-                    actions.append(m.group(1))
-                    p.stdin.write("done\n")
-                    p.stdin.flush()
-            rc = p.wait(timeout=10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        return rc, "".join(out), actions
+        return harness.run_controlled(BIN, self.svc.env(HISAAB_JOURNAL_CONTROL=1), self.control, TOTAL_TIMEOUT)
 
     def test_driver(self):
         rc, out, actions = self.run_driver()

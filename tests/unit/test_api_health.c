@@ -27,6 +27,8 @@
 
 static struct event_base *base;
 
+#include "loop.h"
+
 /* --- a fake HTTP layer --- */
 
 struct http_request {
@@ -73,35 +75,6 @@ void metrics_set_etl(int64_t last_run_unix, int last_status_ok, uint64_t rows_lo
 void metrics_handler(struct http_request *req)
 {
     http_reply_json(req, 200, json_pack("{s:i}", "etl_gauges_set", etl_gauges_set));
-}
-
-/* --- loop helpers --- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int run_until(const int *flag, double seconds)
-{
-    double deadline = now_s() + seconds;
-    struct timeval tick = {0, 20000};
-
-    while (!*flag && now_s() < deadline) {
-        event_base_loopexit(base, &tick);
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-    return *flag;
-}
-
-static void run_for(double seconds)
-{
-    int never = 0;
-
-    run_until(&never, seconds);
 }
 
 struct sql_done {

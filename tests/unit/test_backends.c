@@ -24,6 +24,8 @@
 
 static struct event_base *base;
 
+#include "loop.h"
+
 struct answer {
     int called;
     int calls_seen_at_return; /* `called` right after pg_query()/rds_command() returned */
@@ -33,34 +35,6 @@ struct answer {
     int ok;
     double at; /* when the callback ran */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Drive the loop until *flag is non-zero or `seconds` pass. Returns the flag. */
-static int run_until(const int *flag, double seconds)
-{
-    double deadline = now_s() + seconds;
-    struct timeval tick = {0, 20000};
-
-    while (!*flag && now_s() < deadline) {
-        event_base_loopexit(base, &tick);
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-    return *flag;
-}
-
-static void run_for(double seconds)
-{
-    int never = 0;
-
-    run_until(&never, seconds);
-}
 
 static void pg_cb(void *arg, const PGresult *res, const char *err)
 {

@@ -25,6 +25,10 @@
 #include "backend/rds.h"
 #include "data/journal.h"
 
+static struct event_base *base;
+
+#include "loop.h"
+
 #include "channel/gate.h"
 #include "channel/limit.h"
 #include "channel/memory.h"
@@ -86,7 +90,7 @@ static void gate_cb(void *arg, const struct gate_result *r)
 
 static void test_gate_local(void **state)
 {
-    struct event_base *base = event_base_new();
+    base = event_base_new();
     struct gate_request q;
     struct got g;
     int i;
@@ -180,7 +184,7 @@ static void conv_free(struct turn *t)
 
 static void test_turn(void **state)
 {
-    struct event_base *base = event_base_new();
+    base = event_base_new();
     struct conv c;
     int freed = 0;
     struct http_request *fake = (struct http_request *)&c; /* never dereferenced */
@@ -241,31 +245,14 @@ static void flag_cb(void *arg, const redisReply *reply, const char *err)
                                      used > 0 ? " " : "", reply->element[i]->str);
 }
 
-static void run_until(struct event_base *base, const int *flag, double seconds)
-{
-    struct timespec t0, now;
-    struct timeval tick = {0, 20000};
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((flag != NULL && *flag) ||
-            (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 > seconds)
-            return;
-        event_base_loopexit(base, &tick);
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-}
-
 static void test_memory_recall(void **state)
 {
     const char *db = getenv("DATABASE_URL"), *redis = getenv("REDIS_URL");
-    struct event_base *base;
     struct journal_opts jo;
     struct recalled r;
     struct done_flag f;
     char dir[] = "/tmp/hisaab-channel-XXXXXX", hash[40], key[80];
-    int empty = 0;
+    int empty;
 
     (void)state;
     if (db == NULL || redis == NULL)
@@ -278,44 +265,42 @@ static void test_memory_recall(void **state)
     memset(&jo, 0, sizeof(jo));
     jo.spool_dir = dir;
     assert_int_equal(journal_init(base, &jo), 0);
-    run_until(base, NULL, 0.5); /* connect */
+    run_for(0.5); /* connect */
     snprintf(hash, sizeof(hash), "test-%ld", (long)getpid());
     assert_int_equal(memory_key(hash, key, sizeof(key)), 0);
 
     /* Remembered on one channel ... */
     assert_int_equal(memory_set_lang(hash, "2026-12-01 10:00:00.000Z", I18N_HI), 0);
     assert_int_equal(memory_set_district(hash, "2026-12-01 10:00:01.000Z", 17, 1752), 0);
-    run_until(base, &empty, 0.5);
-    while (journal_queued() > 0 && empty < 100) {
-        run_until(base, NULL, 0.05);
-        empty++;
-    }
+    /* The journal lets a batch fill for up to JOURNAL_LINGER_MS first. */
+    for (empty = 0; journal_queued() > 0 && empty < 100; empty++)
+        run_for(0.05);
     assert_int_equal(journal_queued(), 0);
     /* ... recalled on another, from Redis. */
     memset(&r, 0, sizeof(r));
     assert_int_equal(memory_recall(hash, recall_cb, &r), 0);
-    run_until(base, &r.calls, 3);
+    run_until(&r.calls, 3);
     assert_int_equal(r.calls, 1);
     assert_true(r.m.has_lang && r.m.lang == I18N_HI);
     assert_true(r.m.has_district && r.m.state_code == 17 && r.m.district_code == 1752);
     /* Redis loses it (restarted empty): Postgres still knows, and Redis is refilled. */
     memset(&f, 0, sizeof(f));
     assert_int_equal(rds_command(flag_cb, &f, "DEL %s", key), 0);
-    run_until(base, &f.done, 3);
+    run_until(&f.done, 3);
     memset(&r, 0, sizeof(r));
     assert_int_equal(memory_recall(hash, recall_cb, &r), 0);
-    run_until(base, &r.calls, 3);
+    run_until(&r.calls, 3);
     assert_int_equal(r.calls, 1);
     assert_true(r.m.has_lang && r.m.lang == I18N_HI);
     assert_true(r.m.has_district && r.m.district_code == 1752);
     memset(&f, 0, sizeof(f));
     assert_int_equal(rds_command(flag_cb, &f, "HMGET %s lang district", key), 0);
-    run_until(base, &f.done, 3);
+    run_until(&f.done, 3);
     assert_string_equal(f.fields, "hi 17:1752");
     /* A caller nobody knows: an empty memory, not an error. */
     memset(&r, 0, sizeof(r));
     assert_int_equal(memory_recall("nobody-at-all", recall_cb, &r), 0);
-    run_until(base, &r.calls, 3);
+    run_until(&r.calls, 3);
     assert_int_equal(r.calls, 1);
     assert_false(r.m.has_lang || r.m.has_district);
 

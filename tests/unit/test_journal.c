@@ -28,6 +28,8 @@
 #include "data/journal_spool.c"
 
 static struct event_base *base;
+
+#include "loop.h"
 static char tdir[64];
 
 static const struct journal_stream s_three = {
@@ -52,25 +54,6 @@ static const struct journal_stream s_big = {
 /* ---------------------------------------------------------------------------------- */
 /* Helpers                                                                              */
 /* ---------------------------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void run_for(double seconds)
-{
-    double deadline = now_s() + seconds;
-    struct timeval tick = {0, 20000};
-
-    while (now_s() < deadline) {
-        event_base_loopexit(base, &tick);
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-}
 
 /* Turn the loop until nothing is queued or `seconds` pass. Returns 1 when drained. */
 static int drain(double seconds)

@@ -31,6 +31,8 @@
 
 static struct event_base *base;
 
+#include "loop.h"
+
 static struct sendsms_opts opts(const char *url, const char *user, const char *password,
                                 const char *from)
 {
@@ -413,26 +415,6 @@ static void on_sent(void *arg, enum sendsms_outcome outcome, const char *err)
     s->outcome = outcome;
     s->err_null = err == NULL;
     snprintf(s->err, sizeof(s->err), "%s", err != NULL ? err : "");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int run_until(const int *flag, double seconds)
-{
-    double deadline = now_s() + seconds;
-    struct timeval tick = {0, 20000};
-
-    while (!*flag && now_s() < deadline) {
-        event_base_loopexit(base, &tick);
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-    return *flag;
 }
 
 static void test_send_on_the_loop_outcomes(void **state)
