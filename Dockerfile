@@ -24,11 +24,16 @@ COPY --from=build /src/sql ./sql
 COPY --from=build /src/data ./data
 COPY --from=build /src/assets ./assets
 COPY --from=build /src/audio ./audio
+# Records waiting for PostgreSQL at shutdown are spooled here (spool_dir) for the next start:
+# mount a volume on it so they survive the container.
+RUN mkdir -p /srv/hisaab/var/spool && chown -R hisaab /srv/hisaab/var && chmod 700 /srv/hisaab/var/spool
+VOLUME /srv/hisaab/var
 USER hisaab
 # Run stage check of the same configuration test the black-box tests use.
 RUN hisaab -t -c /srv/hisaab/kore.conf
 # DATABASE_URL and REDIS_URL point at the deployment's Postgres and Redis; secrets
-# (DATA_GOV_API_KEY, HISAAB_SECRET) come from the environment, never from the image.
+# (DATA_GOV_API_KEY, HISAAB_SECRET) come from the environment, never from the image. The
+# server does not start without HISAAB_SECRET (phone numbers are stored as keyed hashes).
 ENV HISAAB_SQL_DIR=/srv/hisaab/sql
 EXPOSE 8080
 CMD ["hisaab", "-c", "/srv/hisaab/kore.conf"]
