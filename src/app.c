@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_admin.h"
+#include "api/api_export.h"
 #include "api/api_health.h"
 #include "backend/curlm.h"
 #include "backend/pg.h"
@@ -42,6 +44,7 @@ static const struct handler_entry handlers[] = {
     {"api_states", (void *)api_states},
     {"api_districts", (void *)api_districts},
     {"api_nearby", (void *)api_nearby},
+    {"api_pincode", (void *)api_pincode},
     {"api_summary", (void *)api_summary},
     {"api_history", (void *)api_history},
     {"api_comparison", (void *)api_comparison},

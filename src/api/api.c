@@ -19,12 +19,15 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "api/api_admin.h"
 #include "api/api_cache.h"
 #include "api/api_limit.h"
+#include "api/api_reply.h"
 #include "core/buf.h"
 #include "net/config.h"
 #include "data/directory.h"
 #include "data/district_store.h"
+#include "data/geo.h"
 #include "data/version.h"
 #include "net/http.h"
 #include "core/log.h"
@@ -35,28 +38,18 @@
 
 /* Largest JSON body we build (60 months of history is ~150 KB). */
 #define BODY_MAX (8u << 20)
-#define API_VERSION "1.0"
-/* Redis channel that tells every worker to drop its cache (POST /api/v1/cache/invalidate). */
-#define INVALIDATE_CHANNEL "hisaab:cache-invalidate"
-/* What the admin key is derived from when HISAAB_ADMIN_KEY is not set. */
-#define ADMIN_KEY_LABEL "hisaab-admin-v1"
 /* Answers shared between workers in Redis: key prefix and lifetime (seconds). Keys carry
  * the data version, so a new version never sees an old answer. */
 #define SHARED_PREFIX "hisaab:api:v"
 #define SHARED_TTL 3600
-/* Bumped by every admin invalidation; part of every shared key, so an invalidation also
- * retires every shared answer. */
-#define EPOCH_KEY "hisaab:api:epoch"
 
 static struct {
     long long max_age_s;
     char cache_control[64];
-    char admin_key[80]; /* "" = admin endpoints disabled */
-    long long epoch;    /* EPOCH_KEY as last seen */
 } ac = {.max_age_s = 2160LL * 3600};
 
 /* Which query a JSON request needs. */
-enum api_kind { Q_STATES, Q_DISTRICTS, Q_NEARBY, Q_SUMMARY, Q_HISTORY, Q_COMPARISON };
+enum api_kind { Q_STATES, Q_DISTRICTS, Q_NEARBY, Q_SUMMARY, Q_HISTORY, Q_COMPARISON, Q_PINCODE };
 
 /* What a JSON handler is waiting for: its query's arguments (copied) and cache key. */
 struct api_call {
@@ -70,58 +63,6 @@ struct api_call {
     double lat, lon;
     char key[API_CACHE_KEY_MAX];
 };
-
-/* UTC now as ISO-8601 into out (at least 24 bytes). */
-static void now_iso(char *out, size_t n)
-{
-    struct tm tm;
-    time_t t = time(NULL);
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(out, n, "1970-01-01T00:00:00Z");
-}
-
-/* The envelope around data (JSON text of len bytes) into b. Returns 0 or -1 (too big). */
-static int envelope(struct buf *b, const char *data, size_t len, int cached)
-{
-    char ts[32];
-
-    now_iso(ts, sizeof(ts));
-    if (buf_puts(b, "{\"status\":\"ok\",\"data\":") != 0 || buf_append(b, data, len) != 0 ||
-        buf_printf(b, ",\"timestamp\":\"%s\",\"cached\":%s,\"version\":\"" API_VERSION "\"}", ts,
-                   cached ? "true" : "false") != 0)
-        return -1;
-    return 0;
-}
-
-static void reply_unavailable(struct http_request *req)
-{
-    http_reply_error(req, 503, "database_unavailable",
-                     "The figures cannot be read right now; please try again shortly.");
-}
-
-static void reply_no_data(struct http_request *req)
-{
-    http_add_header(req, "Retry-After", "300");
-    http_reply_error(req, 503, "no_data",
-                     "No figures have been loaded yet; please try again later.");
-}
-
-static void reply_bad_param(struct http_request *req, const char *name)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof(msg), "The parameter '%s' is missing or not valid.", name);
-    http_reply_error(req, 400, "bad_parameter", msg);
-}
-
-static void reply_not_found(struct http_request *req, const char *code)
-{
-    if (strcmp(code, "unknown_state") == 0)
-        http_reply_error(req, 404, code, "There is no state with this code.");
-    else
-        http_reply_error(req, 404, code, "There is no district with this code.");
-}
 
 /* Headers every cacheable answer carries. */
 static void cache_headers(struct http_request *req, const char *etag)
@@ -247,10 +188,10 @@ static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, 
     len = data.len;
     api_cache_etag(api_cache_version(), text, len, etag, sizeof(etag));
     snprintf(gz_etag, sizeof(gz_etag), "%.*s-gz\"", (int)(strlen(etag) - 1), etag);
-    if (envelope(&b, text, len, 1) == 0)
+    if (api_envelope(&b, text, len, 1) == 0)
         (void)api_cache_put(call->key, call->gen, b.data, b.len, etag);
     buf_reset(&b);
-    if (envelope(&b, text, len, cached) != 0) {
+    if (api_envelope(&b, text, len, cached) != 0) {
         http_reply_error(req, 500, "internal", "The answer is too large.");
         goto out;
     }
@@ -287,11 +228,15 @@ static int shared_key(const struct api_call *call, char *out, size_t n)
 {
     int w;
 
-    /* Nearby answers stay in this worker's memory: coordinates, even rounded, never go
-     * to Redis. */
-    if (call->kind == Q_NEARBY || call->gen != api_cache_generation() || api_cache_version() < 0)
+    /* Nearby, PIN and search answers stay in this worker's memory: coordinates and PIN
+     * codes (a search may be one), even rounded, never go to Redis. Every worker has them
+     * in its directory anyway. */
+    if (call->kind == Q_NEARBY || call->kind == Q_PINCODE ||
+        (call->kind == Q_DISTRICTS && call->has_b) || call->gen != api_cache_generation() ||
+        api_cache_version() < 0)
         return -1;
-    w = snprintf(out, n, SHARED_PREFIX "%lld.%lld:%s", api_cache_version(), ac.epoch, call->key);
+    w = snprintf(out, n, SHARED_PREFIX "%lld.%lld:%s", api_cache_version(), api_admin_epoch(),
+                 call->key);
     return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
@@ -318,15 +263,15 @@ static void json_done(void *arg, enum district_store_status st, const char *text
         answer_ok(call, text, len);
         break;
     case DISTRICT_STORE_NOT_FOUND:
-        reply_not_found(req, call->not_found);
+        api_reply_not_found(req, call->not_found);
         break;
     case DISTRICT_STORE_NO_DATA:
-        reply_no_data(req);
+        api_reply_no_data(req);
         break;
     case DISTRICT_STORE_ERROR:
     default:
         log_warn("api: %s: %s", http_path(req), err != NULL ? err : "?");
-        reply_unavailable(req);
+        api_reply_unavailable(req);
         break;
     }
     free(call);
@@ -381,38 +326,178 @@ static int query(struct api_call *c)
     }
 }
 
+/* A district as every endpoint shows it (DISTRICT_OBJ of data/district_sql.h), and
+ * has_data. A district known only from the LGD reference has no id. */
+static json_t *district_json(const struct dir_district *row, int lang)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", row->has_id ? json_integer(row->district_code) : json_null());
+    json_object_set_new(o, "name", json_string(row->name[lang]));
+    json_object_set_new(o, "name_en", json_string(row->name[I18N_EN]));
+    json_object_set_new(o, "name_hi",
+                        row->has_hindi_name ? json_string(row->name[I18N_HI]) : json_null());
+    json_object_set_new(o, "state_code",
+                        row->has_id            ? json_integer(row->state_code)
+                        : row->nrega_state > 0 ? json_integer(row->nrega_state)
+                                               : json_null());
+    json_object_set_new(o, "state_en", json_string(row->state[I18N_EN]));
+    json_object_set_new(o, "state_hi",
+                        row->state[I18N_HI] != row->state[I18N_EN]
+                            ? json_string(row->state[I18N_HI])
+                            : json_null());
+    json_object_set_new(o, "has_data", json_boolean(geo_has_data(row)));
+    return o;
+}
+
+/* Answer call with data (stolen), rendered once and cached in this worker. */
+static void answer_json(struct api_call *call, json_t *data)
+{
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+
+    json_decref(data);
+    if (text == NULL) {
+        http_reply_error(call->req, 500, "internal", "The answer could not be rendered.");
+        return;
+    }
+    answer_ok(call, text, strlen(text));
+    free(text);
+}
+
+static double km1(double km)
+{
+    return round(km * 10.0) / 10.0;
+}
+
+/* A district search: the directory's index, names and PIN codes (data/geo.h). */
+static void search_answer(struct api_call *c, const struct directory *d, int lang)
+{
+    int state = c->has_a ? (int)strtol(c->a, NULL, 10) : 0; /* validated digits */
+    struct geo_lookup g;
+    json_t *list;
+    size_t i;
+    int known = state == 0;
+
+    for (i = 0; i < d->n && !known; i++)
+        known = d->rows[i].has_id && d->rows[i].state_code == state;
+    if (!known) {
+        api_reply_not_found(c->req, "unknown_state");
+        return;
+    }
+    geo_lookup(d, c->b, &g);
+    list = json_array();
+    for (i = 0; i < g.n; i++) {
+        const struct dir_district *row = g.m[i].row;
+
+        if (state != 0 && (row->has_id ? row->state_code : row->nrega_state) != state)
+            continue;
+        json_array_append_new(list, district_json(row, lang));
+    }
+    answer_json(c, list);
+}
+
+/* The nearest district of all India; when it has no figures, also the nearest that has. */
+static void nearby_answer(struct api_call *c, const struct directory *d, int lang)
+{
+    const struct dir_district *row, *near;
+    double km = 0, km2 = 0;
+    json_t *data;
+
+    row = geo_nearest(d, c->lat, c->lon, 0, &km);
+    if (row == NULL) {
+        api_reply_not_found(c->req, c->not_found);
+        return;
+    }
+    data = json_pack("{s:o, s:f, s:b}", "district", district_json(row, lang), "distance_km",
+                     km1(km), "has_data", geo_has_data(row));
+    near = geo_has_data(row) ? NULL : geo_nearest(d, c->lat, c->lon, 1, &km2);
+    json_object_set_new(data, "nearest_with_data",
+                        near != NULL ? json_pack("{s:o, s:f}", "district",
+                                                 district_json(near, lang), "distance_km", km1(km2))
+                                     : json_null());
+    answer_json(c, data);
+}
+
+/* The districts of a PIN code, most post offices first. */
+static void pincode_answer(struct api_call *c, const struct directory *d, int lang)
+{
+    const struct dir_district *rows[GEO_MAX_MATCHES];
+    double shares[GEO_MAX_MATCHES];
+    json_t *list, *o;
+    size_t n, i;
+
+    n = geo_pin(d, (int)strtol(c->a, NULL, 10), rows, shares, GEO_MAX_MATCHES);
+    if (n == 0) {
+        api_reply_not_found(c->req, c->not_found);
+        return;
+    }
+    if (n > GEO_MAX_MATCHES)
+        n = GEO_MAX_MATCHES;
+    list = json_array();
+    for (i = 0; i < n; i++) {
+        o = district_json(rows[i], lang);
+        json_object_set_new(o, "share", json_real(round(shares[i] * 10000.0) / 10000.0));
+        json_array_append_new(list, o);
+    }
+    answer_json(c, json_pack("{s:s, s:o}", "pincode", c->a, "districts", list));
+}
+
 /*
- * A summary from the worker's directory, which holds every district's, instead of
- * Postgres (so it answers while Postgres is down). Returns 0 when answered, -1 when there
- * is no directory yet.
+ * An answer from the worker's directory instead of Postgres: summaries (every district's
+ * is there, so they answer while Postgres is down), searches, nearby and PIN codes.
+ * Returns 0 when answered, -1 when Postgres must answer (no directory yet, or a kind the
+ * directory does not hold).
  */
-static int summary_from_directory(struct api_call *call)
+static int from_directory(struct api_call *call)
 {
     const struct directory *d = directory_current();
     const struct dir_district *row;
     int lang = strcmp(call->lang, "hi") == 0 ? I18N_HI : I18N_EN;
 
-    if (d == NULL)
+    if (d == NULL) {
+        if (call->kind != Q_PINCODE)
+            return -1;
+        api_reply_unavailable(call->req); /* PIN codes live in the directory only */
+        return 0;
+    }
+    if (call->kind != Q_SUMMARY && call->kind != Q_NEARBY && call->kind != Q_PINCODE &&
+        !(call->kind == Q_DISTRICTS && call->has_b))
         return -1;
-    row = directory_find(d, (int)strtol(call->a, NULL, 10)); /* validated digits */
-    if (!d->loaded)
-        reply_no_data(call->req);
-    else if (row == NULL || row->summary[lang] == NULL)
-        reply_not_found(call->req, call->not_found);
-    else
-        answer_ok(call, row->summary[lang], row->summary_len[lang]);
+    if (!d->loaded && call->kind != Q_PINCODE) {
+        api_reply_no_data(call->req);
+        return 0;
+    }
+    switch (call->kind) {
+    case Q_SUMMARY:
+        row = directory_find(d, (int)strtol(call->a, NULL, 10)); /* validated digits */
+        if (row == NULL || row->summary[lang] == NULL)
+            api_reply_not_found(call->req, call->not_found);
+        else
+            answer_ok(call, row->summary[lang], row->summary_len[lang]);
+        break;
+    case Q_DISTRICTS:
+        search_answer(call, d, lang);
+        break;
+    case Q_NEARBY:
+        nearby_answer(call, d, lang);
+        break;
+    case Q_PINCODE:
+    default:
+        pincode_answer(call, d, lang);
+        break;
+    }
     return 0;
 }
 
 static void run_query(struct api_call *call)
 {
     metrics_cache_miss(); /* neither this worker nor Redis had the answer */
-    if (call->kind == Q_SUMMARY && summary_from_directory(call) == 0) {
+    if (from_directory(call) == 0) {
         free(call);
         return;
     }
     if (query(call) != 0) {
-        reply_unavailable(call->req);
+        api_reply_unavailable(call->req);
         free(call);
     }
 }
@@ -575,11 +660,11 @@ static void nearby_run(struct http_request *req)
     double lat, lon;
 
     if (coordinate(req, "lat", API_LAT_MIN, API_LAT_MAX, &lat) != 0) {
-        reply_bad_param(req, "lat");
+        api_reply_bad_param(req, "lat");
         return;
     }
     if (coordinate(req, "lon", API_LON_MIN, API_LON_MAX, &lon) != 0) {
-        reply_bad_param(req, "lon");
+        api_reply_bad_param(req, "lon");
         return;
     }
     call = xcalloc(1, sizeof(*call));
@@ -599,13 +684,33 @@ static void nearby_run(struct http_request *req)
     fetch(call);
 }
 
+static void pincode_run(struct http_request *req)
+{
+    const char *p = http_path(req) + strlen("/api/v1/pincodes/");
+    struct api_call *call;
+    size_t i;
+
+    /* Six digits, the first 1-9 (the route only gives the segment). */
+    for (i = 0; p[i] >= '0' && p[i] <= '9'; i++)
+        ;
+    if (i != 6 || p[i] != '\0' || p[0] == '0') {
+        api_reply_bad_param(req, "pincode");
+        return;
+    }
+    call = call_new(req, Q_PINCODE, "unknown_pincode", p_lang);
+    if (call == NULL)
+        return;
+    copy_param(p, call->a, sizeof(call->a), &call->has_a);
+    fetch(call);
+}
+
 static void summary_run(struct http_request *req)
 {
     struct api_call *call;
     char id[16];
 
     if (path_id(req, "/api/v1/districts/", id, sizeof(id)) != 0) {
-        reply_not_found(req, "unknown_district");
+        api_reply_not_found(req, "unknown_district");
         return;
     }
     call = call_new(req, Q_SUMMARY, "unknown_district", p_lang);
@@ -622,7 +727,7 @@ static void history_run(struct http_request *req)
     char id[16];
 
     if (path_id(req, "/api/v1/districts/", id, sizeof(id)) != 0) {
-        reply_not_found(req, "unknown_district");
+        api_reply_not_found(req, "unknown_district");
         return;
     }
     call = call_new(req, Q_HISTORY, "unknown_district", p_history);
@@ -640,11 +745,11 @@ static void comparison_run(struct http_request *req)
     char code[16];
 
     if (path_id(req, "/api/v1/states/", code, sizeof(code)) != 0) {
-        reply_not_found(req, "unknown_state");
+        api_reply_not_found(req, "unknown_state");
         return;
     }
     if (metric == NULL || !district_store_is_metric(metric)) {
-        reply_bad_param(req, "metric");
+        api_reply_bad_param(req, "metric");
         return;
     }
     call = call_new(req, Q_COMPARISON, "unknown_state", p_comparison);
@@ -653,108 +758,6 @@ static void comparison_run(struct http_request *req)
     copy_param(code, call->a, sizeof(call->a), &call->has_a);
     copy_param(metric, call->b, sizeof(call->b), &call->has_b);
     fetch(call);
-}
-
-/*
- * The CSV export: one batch query at a time; the next is asked for only once the previous
- * chunk has been written to the client, so memory stays at one batch however large the
- * export.
- */
-struct export
-{
-    struct http_request *req;
-    struct district_store_export cur;
-    int streaming;
-    char state[16];
-    char year[16];
-};
-
-static void export_batch_done(void *arg, enum district_store_status st, const char *text,
-                              size_t len, const char *err);
-
-static void export_finish(struct export *x)
-{
-    http_reply_end(x->req);
-    free(x);
-}
-
-static void export_next(struct http_request *req, void *arg)
-{
-    struct export *x = arg;
-
-    (void)req;
-    if (http_is_gone(x->req) || x->cur.done) {
-        export_finish(x);
-        return;
-    }
-    if (district_store_export_batch(&x->cur, x->state, x->year, export_batch_done, x) != 0) {
-        log_warn("api: export stopped: postgres not started");
-        export_finish(x);
-    }
-}
-
-static void export_batch_done(void *arg, enum district_store_status st, const char *text,
-                              size_t len, const char *err)
-{
-    struct export *x = arg;
-    struct http_request *req = x->req;
-    char disp[96];
-
-    if (!x->streaming) {
-        if (st == DISTRICT_STORE_NOT_FOUND || st == DISTRICT_STORE_NO_DATA ||
-            st == DISTRICT_STORE_ERROR) {
-            if (st == DISTRICT_STORE_NOT_FOUND)
-                reply_not_found(req, "unknown_state");
-            else if (st == DISTRICT_STORE_NO_DATA)
-                reply_no_data(req);
-            else {
-                log_warn("api: export: %s", err != NULL ? err : "?");
-                reply_unavailable(req);
-            }
-            free(x);
-            return;
-        }
-        snprintf(disp, sizeof(disp), "attachment; filename=\"mgnrega_%s%s%s.csv\"", x->state,
-                 x->year[0] != '\0' ? "_" : "", x->year);
-        http_add_header(req, "Content-Disposition", disp);
-        http_add_header(req, "Cache-Control", "public, max-age=60");
-        http_reply_start(req, 200, "text/csv; charset=utf-8");
-        x->streaming = 1;
-        if (http_method(req) == CFG_METHOD_HEAD) {
-            export_finish(x); /* the headers are all HEAD wants */
-            return;
-        }
-    }
-    if (st != DISTRICT_STORE_OK) {
-        /* Mid-stream failure: the status line is gone; make the cut visible. */
-        log_warn("api: export cut short: %s", err != NULL ? err : "?");
-        http_reply_abort(req);
-        free(x);
-        return;
-    }
-    if (http_reply_chunk(req, text, len, export_next, x) != 0)
-        export_finish(x);
-}
-
-static void export_run(struct http_request *req)
-{
-    const char *state = http_param(req, "state");
-    const char *year = http_param(req, "fin_year");
-    struct export *x;
-
-    if (state == NULL) {
-        reply_bad_param(req, "state");
-        return;
-    }
-    x = xcalloc(1, sizeof(*x));
-    x->req = req;
-    snprintf(x->state, sizeof(x->state), "%s", state);
-    snprintf(x->year, sizeof(x->year), "%s", year != NULL ? year : "");
-    if (district_store_export_batch(&x->cur, x->state, year != NULL ? x->year : NULL,
-                                    export_batch_done, x) != 0) {
-        free(x);
-        reply_unavailable(req);
-    }
 }
 
 /* The public handlers: rate limits and CORS first (api_limit.h). */
@@ -773,6 +776,11 @@ void api_nearby(struct http_request *req)
     api_limit_run(req, nearby_run);
 }
 
+void api_pincode(struct http_request *req)
+{
+    api_limit_run(req, pincode_run);
+}
+
 void api_summary(struct http_request *req)
 {
     api_limit_run(req, summary_run);
@@ -788,11 +796,6 @@ void api_comparison(struct http_request *req)
     api_limit_run(req, comparison_run);
 }
 
-void api_export(struct http_request *req)
-{
-    api_limit_run(req, export_run);
-}
-
 /* A new directory (data/directory.h): answers cached from the one before go, and the
  * cache follows its data version (which also names the answers shared in Redis). */
 static void on_directory(void *arg, const struct directory *d)
@@ -800,165 +803,6 @@ static void on_directory(void *arg, const struct directory *d)
     (void)arg;
     api_cache_set_version(d->version);
     api_cache_clear();
-}
-
-/* A decimal number of len bytes at msg into *out; -1 when it is not one. */
-static int parse_ll(const char *msg, size_t len, long long *out)
-{
-    char text[32];
-    char *end;
-
-    if (len == 0 || len >= sizeof(text))
-        return -1;
-    memcpy(text, msg, len);
-    text[len] = '\0';
-    errno = 0;
-    *out = strtoll(text, &end, 10);
-    return errno != 0 || *end != '\0' || *out < 0 ? -1 : 0;
-}
-
-static void epoch_got(void *arg, const redisReply *reply, const char *err)
-{
-    long long e;
-
-    (void)arg;
-    (void)err;
-    if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
-        parse_ll(reply->str, (size_t)reply->len, &e) == 0)
-        ac.epoch = e;
-}
-
-/* With every answer of the data version poll, the invalidation epoch too, in case a
- * message was missed while Redis was away. */
-static void on_version(void *arg, long long version, int changed)
-{
-    (void)arg;
-    (void)version;
-    (void)changed;
-    if (rds_is_up() && rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
-        log_debug("api: epoch not polled");
-}
-
-static void on_invalidate_msg(void *arg, const char *msg, size_t len)
-{
-    long long epoch;
-    size_t n;
-
-    (void)arg;
-    if (parse_ll(msg, len, &epoch) == 0)
-        ac.epoch = epoch;
-    n = api_cache_clear();
-    log_info("api: cache dropped on request (%zu entries)", n);
-}
-
-/* The admin key: HISAAB_ADMIN_KEY, else hex HMAC-SHA256(HISAAB_SECRET, ADMIN_KEY_LABEL). */
-static void admin_key_init(const struct config *cfg)
-{
-    const char *env = getenv("HISAAB_ADMIN_KEY");
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mlen = 0, i;
-
-    ac.admin_key[0] = '\0';
-    if (env != NULL && env[0] != '\0') {
-        if (strlen(env) < 16 || strlen(env) >= sizeof(ac.admin_key))
-            log_warn("api: HISAAB_ADMIN_KEY must be 16 to %zu characters; admin disabled",
-                     sizeof(ac.admin_key) - 1);
-        else
-            snprintf(ac.admin_key, sizeof(ac.admin_key), "%s", env);
-        return;
-    }
-    if (cfg->secret == NULL || cfg->secret[0] == '\0')
-        return;
-    if (HMAC(EVP_sha256(), cfg->secret, (int)strlen(cfg->secret),
-             (const unsigned char *)ADMIN_KEY_LABEL, strlen(ADMIN_KEY_LABEL), mac, &mlen) == NULL ||
-        mlen * 2 >= sizeof(ac.admin_key))
-        return;
-    for (i = 0; i < mlen; i++)
-        snprintf(ac.admin_key + 2 * i, 3, "%02x", mac[i]);
-}
-
-/* 1 if the request carries "Authorization: Bearer <admin key>" (constant-time compare). */
-static int is_admin(struct http_request *req)
-{
-    const char *auth = http_header(req, "Authorization");
-    size_t klen = strlen(ac.admin_key);
-
-    if (klen == 0 || auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
-        return 0;
-    auth += 7;
-    while (*auth == ' ')
-        auth++;
-    return strlen(auth) == klen && CRYPTO_memcmp(auth, ac.admin_key, klen) == 0;
-}
-
-struct invalidate {
-    struct http_request *req;
-    size_t dropped;
-};
-
-static void invalidate_published(void *arg, const redisReply *reply, const char *err)
-{
-    struct invalidate *inv = arg;
-    json_t *doc;
-    char ts[32];
-
-    now_iso(ts, sizeof(ts));
-    /* subscribers: worker processes (this one included) that got the message. */
-    doc = json_pack(
-        "{s:s, s:{s:I, s:b, s:I, s:I}, s:s, s:b, s:s}", "status", "ok", "data", "dropped",
-        (json_int_t)inv->dropped, "other_workers_notified",
-        reply != NULL && reply->type == REDIS_REPLY_INTEGER, "subscribers",
-        (json_int_t)(reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0),
-        "data_version", (json_int_t)api_cache_version(), "timestamp", ts, "cached", 0, "version",
-        API_VERSION);
-    if (reply == NULL)
-        log_warn("api: cache invalidation not published: %s", err != NULL ? err : "?");
-    http_add_header(inv->req, "Cache-Control", "no-store");
-    http_reply_json(inv->req, 200, doc);
-    free(inv);
-}
-
-/* The new epoch: tell every worker (this one included) to use it and drop its cache. */
-static void epoch_bumped(void *arg, const redisReply *reply, const char *err)
-{
-    struct invalidate *inv = arg;
-    char e[32];
-
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        invalidate_published(inv, NULL, err != NULL ? err : "unexpected reply");
-        return;
-    }
-    ac.epoch = reply->integer;
-    snprintf(e, sizeof(e), "%lld", reply->integer);
-    if (rds_command(invalidate_published, inv, "PUBLISH %s %s", INVALIDATE_CHANNEL, e) != 0)
-        invalidate_published(inv, NULL, "redis not configured");
-}
-
-static void invalidate_run(struct http_request *req)
-{
-    struct invalidate *inv;
-
-    if (ac.admin_key[0] == '\0') {
-        http_reply_error(req, 403, "forbidden", "Administration is not enabled on this server.");
-        return;
-    }
-    if (!is_admin(req)) {
-        http_add_header(req, "WWW-Authenticate", "Bearer");
-        http_reply_error(req, 401, "unauthorized", "A valid administrator key is required.");
-        return;
-    }
-    inv = xcalloc(1, sizeof(*inv));
-    inv->req = req;
-    inv->dropped = api_cache_clear();
-    log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
-    if (rds_command(epoch_bumped, inv, "INCR %s", EPOCH_KEY) != 0)
-        invalidate_published(inv, NULL, "redis not configured");
-}
-
-/* Rate limited like the rest, so guessing the key costs as much as any request. */
-void api_cache_invalidate(struct http_request *req)
-{
-    api_limit_run(req, invalidate_run);
 }
 
 int api_init(struct event_base *base, const struct config *cfg)
@@ -969,19 +813,12 @@ int api_init(struct event_base *base, const struct config *cfg)
     ac.max_age_s = (long long)(cfg->max_data_age_hours > 0 ? cfg->max_data_age_hours : 2160) * 3600;
     snprintf(ac.cache_control, sizeof(ac.cache_control), "public, max-age=%d",
              cfg->cache_max_age >= 0 ? cfg->cache_max_age : 300);
-    admin_key_init(cfg);
     api_limit_init(cfg);
     api_cache_clear();
-    if (data_version_listen(on_version, NULL) != 0 || directory_listen(on_directory, NULL) != 0) {
+    if (api_admin_init(cfg) != 0 || directory_listen(on_directory, NULL) != 0) {
         log_error("api: cannot follow the data version");
         goto out;
     }
-    if (rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)
-        log_debug("api: no redis: answers are not shared between workers");
-    /* Without Redis (not configured) the data version poll alone keeps the cache honest. */
-    if (cfg->redis_url != NULL && cfg->redis_url[0] != '\0' &&
-        rds_subscribe(INVALIDATE_CHANNEL, on_invalidate_msg, NULL) != 0)
-        log_warn("api: cannot subscribe to Redis; admin invalidations reach this worker only");
     rc = 0;
 out:
     return rc;

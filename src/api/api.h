@@ -60,10 +60,9 @@ void api_exit(void);
 void api_states(struct http_request *req);
 void api_districts(struct http_request *req);
 void api_nearby(struct http_request *req);
+void api_pincode(struct http_request *req);
 void api_summary(struct http_request *req);
 void api_history(struct http_request *req);
 void api_comparison(struct http_request *req);
-void api_export(struct http_request *req);
-void api_cache_invalidate(struct http_request *req);
 
 #endif

@@ -36,12 +36,31 @@
 static const char page_sql[] =
     "SELECT d.state_code, d.district_code, d.name_en, d.name_hi, d.s_en, d.s_hi,"
     " array_to_json(d.aliases || ARRAY[lower(d.name_source)] || COALESCE(rd.aliases, '{}'))::text,"
-    " d.lat, d.lon, " SUMMARY_TEXT("'en'", "$3::bigint") ", " SUMMARY_TEXT("'hi'", "$3::bigint") ","
-    " " LOADED ", (SELECT version FROM data_version WHERE id = 1)"
+    " COALESCE(d.lat, rd.lat), COALESCE(d.lon, rd.lon),"
+    " " SUMMARY_TEXT("'en'", "$3::bigint") ", " SUMMARY_TEXT("'hi'", "$3::bigint") ","
+    " " LOADED ", (SELECT version FROM data_version WHERE id = 1),"
+    " d.lgd_district_code, d.state_code"
     " FROM " SUMMARY_ROWS
     " LEFT JOIN ref_districts rd ON rd.lgd_district_code = d.lgd_district_code"
     " WHERE (d.district_code, d.state_code) > ($1::int, $2::int)"
     " ORDER BY d.district_code, d.state_code LIMIT " STR(DIRECTORY_PAGE);
+
+/* Every LGD district no `districts` row stands for (its state's figures are not loaded),
+ * in the same columns: negated LGD codes in place of the NREGA ones, no summaries. */
+static const char ref_sql[] =
+    "SELECT -rd.lgd_state_code, -rd.lgd_district_code, rd.name_en, rd.name_hi, rs.name_en,"
+    " rs.name_hi, array_to_json(rd.aliases)::text, rd.lat, rd.lon, NULL::text, NULL::text,"
+    " " LOADED ", (SELECT version FROM data_version WHERE id = 1),"
+    " rd.lgd_district_code, rs.nrega_state_code"
+    " FROM ref_districts rd JOIN ref_states rs USING (lgd_state_code)"
+    " WHERE NOT EXISTS (SELECT 1 FROM districts d WHERE d.lgd_district_code = rd.lgd_district_code)"
+    " ORDER BY rd.lgd_district_code";
+
+/* One page of PIN codes (sql/008): after ($1, $2). */
+static const char pin_sql[] =
+    "SELECT pincode, lgd_district_code, share FROM ref_pincodes"
+    " WHERE (pincode, lgd_district_code) > ($1::int, $2::int)"
+    " ORDER BY pincode, lgd_district_code LIMIT " STR(DIRECTORY_PIN_PAGE);
 
 /* clang-format on */
 
@@ -59,7 +78,15 @@ enum {
     COL_SUM_HI,
     COL_LOADED,
     COL_VERSION,
+    COL_LGD,
+    COL_NREGA_STATE,
     COL_N
+};
+
+/* A PIN row as read, before its district is resolved to a row. */
+struct raw_pin {
+    int pin, lgd;
+    float share;
 };
 
 struct waiter {
@@ -77,6 +104,9 @@ static struct {
     int building;
     int again; /* the version moved during the build: start over when it ends */
     int last_state, last_district;
+    int last_pin, last_pin_lgd;
+    struct raw_pin *raw;
+    size_t nraw, rawcap;
     long long page_version;
     int failures;
     struct event *timer; /* retry after a failure, and the periodic refresh */
@@ -115,6 +145,8 @@ static void directory_free(struct directory *d)
         }
     }
     free(d->rows);
+    free(d->pins);
+    free(d->by_lgd);
     search_index_free(d->index);
     free(d);
 }
@@ -215,6 +247,11 @@ static int add_row(struct directory *d, const PGresult *res, int r)
     memset(row, 0, sizeof(*row));
     row->state_code = (int)strtol(PQgetvalue(res, r, COL_STATE), NULL, 10);       /* int */
     row->district_code = (int)strtol(PQgetvalue(res, r, COL_DISTRICT), NULL, 10); /* int */
+    row->has_id = row->district_code > 0;
+    if (col(res, r, COL_LGD) != NULL)
+        row->lgd_code = (int)strtol(PQgetvalue(res, r, COL_LGD), NULL, 10);
+    if (col(res, r, COL_NREGA_STATE) != NULL)
+        row->nrega_state = (int)strtol(PQgetvalue(res, r, COL_NREGA_STATE), NULL, 10);
     if (col(res, r, COL_NAME_EN) == NULL || col(res, r, COL_STATE_EN) == NULL)
         goto out;
     row->name[I18N_EN] = xstrdup(PQgetvalue(res, r, COL_NAME_EN));
@@ -299,11 +336,15 @@ static void run_waiters(evutil_socket_t fd, short what, void *arg)
 static void install(struct directory *d)
 {
     struct directory *old = dir.cur;
-    size_t i;
+    size_t i, with_data = 0;
 
     d->built_ms = now_ms();
     dir.cur = d;
-    log_info("directory: %zu districts indexed (data version %lld)", d->n, d->version);
+    for (i = 0; i < d->n; i++)
+        with_data += d->rows[i].summary[I18N_EN] != NULL;
+    log_info("directory: %zu districts indexed, %zu with figures, %zu PIN code rows (data "
+             "version %lld)",
+             d->n, with_data, d->npins, d->version);
     for (i = 0; i < dir.nlisteners; i++)
         dir.listeners[i].fn(dir.listeners[i].arg, d);
     directory_free(old);
@@ -321,23 +362,26 @@ static void build_failed(const char *why)
     log_warn("directory: build failed (%s); retry in %lld ms", why, wait);
     directory_free(dir.next);
     dir.next = NULL;
+    free(dir.raw);
+    dir.raw = NULL;
+    dir.nraw = dir.rawcap = 0;
     dir.building = 0;
     arm_timer(wait);
 }
 
 static int query_page(void);
+static int query_ref(void);
+static int query_pins(void);
 
-static void page_done(void *arg, const PGresult *res, const char *err)
+/* Add the rows of res (page_sql or ref_sql columns). Returns 0, or -1 when the result is
+ * not what was asked. */
+static int add_rows(struct directory *d, const PGresult *res)
 {
-    struct directory *d = dir.next;
     long long v;
     int r, rows;
 
-    (void)arg;
-    if (res == NULL || PQnfields(res) != COL_N) {
-        build_failed(err != NULL ? err : "unexpected result");
-        return;
-    }
+    if (PQnfields(res) != COL_N)
+        return -1;
     rows = PQntuples(res);
     for (r = 0; r < rows; r++) {
         v = col(res, r, COL_VERSION) != NULL ? strtoll(PQgetvalue(res, r, COL_VERSION), NULL, 10)
@@ -352,23 +396,181 @@ static void page_done(void *arg, const PGresult *res, const char *err)
         if (d->n >= SEARCH_MAX_DISTRICTS || add_row(d, res, r) != 0)
             log_warn("directory: district %d skipped", dir.last_district);
     }
-    if (rows == DIRECTORY_PAGE) {
-        if (query_page() != 0)
-            build_failed("postgres not started");
-        return;
+    return 0;
+}
+
+static int lgd_cmp(const void *a, const void *b, void *arg)
+{
+    const struct dir_district *rows = arg;
+    int x = rows[*(const unsigned *)a].lgd_code, y = rows[*(const unsigned *)b].lgd_code;
+
+    return (x > y) - (x < y);
+}
+
+static int pin_cmp(const void *a, const void *b)
+{
+    const struct dir_pin *x = a, *y = b;
+
+    if (x->pin != y->pin)
+        return (x->pin > y->pin) - (x->pin < y->pin);
+    if (x->share != y->share)
+        return x->share < y->share ? 1 : -1; /* most post offices first */
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* The row index of LGD district lgd, or -1. */
+static long row_of_lgd(const struct directory *d, int lgd)
+{
+    size_t lo = 0, hi = d->nlgd;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = d->rows[d->by_lgd[mid]].lgd_code;
+
+        if (c == lgd)
+            return (long)d->by_lgd[mid];
+        if (c < lgd)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    return -1;
+}
+
+/* Every part is read: order the rows, index them by LGD code, tie the PINs to them. */
+static void finish(struct directory *d)
+{
+    size_t i, k = 0, lost = 0;
+    long row;
+
+    qsort(d->rows, d->n, sizeof(*d->rows), row_cmp);
+    d->by_lgd = xcalloc(d->n > 0 ? d->n : 1, sizeof(*d->by_lgd));
+    for (i = 0; i < d->n; i++)
+        if (d->rows[i].lgd_code > 0)
+            d->by_lgd[d->nlgd++] = (unsigned)i;
+    qsort_r(d->by_lgd, d->nlgd, sizeof(*d->by_lgd), lgd_cmp, d->rows);
+    d->pins = xcalloc(dir.nraw > 0 ? dir.nraw : 1, sizeof(*d->pins));
+    for (i = 0; i < dir.nraw; i++) {
+        row = row_of_lgd(d, dir.raw[i].lgd);
+        if (row < 0) {
+            lost++;
+            continue;
+        }
+        d->pins[k].pin = dir.raw[i].pin;
+        d->pins[k].row = (unsigned)row;
+        d->pins[k].share = dir.raw[i].share;
+        k++;
+    }
+    d->npins = k;
+    qsort(d->pins, d->npins, sizeof(*d->pins), pin_cmp);
+    if (lost > 0)
+        log_warn("directory: %zu PIN rows name a district that is not in the reference", lost);
+    free(dir.raw);
+    dir.raw = NULL;
+    dir.nraw = dir.rawcap = 0;
+}
+
+static void build_done(void)
+{
+    struct directory *d = dir.next;
+
     dir.building = 0;
     dir.failures = 0;
     dir.next = NULL;
     if (dir.again) {
         directory_free(d);
+        free(dir.raw);
+        dir.raw = NULL;
+        dir.nraw = dir.rawcap = 0;
         start_build();
         return;
     }
+    finish(d);
     /* Without any row the version is still worth knowing (no districts yet). */
     d->version = dir.page_version != NO_VERSION ? dir.page_version : data_version_current();
     install(d);
     arm_timer((long long)DIRECTORY_REFRESH_S * 1000);
+}
+
+static void pins_done(void *arg, const PGresult *res, const char *err)
+{
+    const char *state = pg_last_sqlstate();
+    int r, rows;
+
+    (void)arg;
+    if (res == NULL && state != NULL && strcmp(state, "42P01") == 0) {
+        /* No PIN table (migration 008 not applied): districts only. */
+        log_warn("directory: no PIN codes (ref_pincodes is missing; run hisaab-etl migrate)");
+        build_done();
+        return;
+    }
+    if (res == NULL || PQnfields(res) != 3) {
+        build_failed(err != NULL ? err : "unexpected result");
+        return;
+    }
+    rows = PQntuples(res);
+    if (dir.nraw + (size_t)rows > dir.rawcap) {
+        dir.rawcap = dir.nraw + (size_t)rows + 1024;
+        dir.raw = xrealloc(dir.raw, dir.rawcap * sizeof(*dir.raw));
+    }
+    for (r = 0; r < rows; r++) {
+        struct raw_pin *p = &dir.raw[dir.nraw++];
+
+        p->pin = (int)strtol(PQgetvalue(res, r, 0), NULL, 10); /* integer columns */
+        p->lgd = (int)strtol(PQgetvalue(res, r, 1), NULL, 10);
+        p->share = strtof(PQgetvalue(res, r, 2), NULL);
+        dir.last_pin = p->pin;
+        dir.last_pin_lgd = p->lgd;
+    }
+    if (rows == DIRECTORY_PIN_PAGE) {
+        if (query_pins() != 0)
+            build_failed("postgres not started");
+        return;
+    }
+    build_done();
+}
+
+static int query_pins(void)
+{
+    char pin[16], lgd[16];
+    const char *params[2] = {pin, lgd};
+
+    snprintf(pin, sizeof(pin), "%d", dir.last_pin);
+    snprintf(lgd, sizeof(lgd), "%d", dir.last_pin_lgd);
+    return pg_query(pin_sql, 2, params, pins_done, NULL);
+}
+
+static void ref_done(void *arg, const PGresult *res, const char *err)
+{
+    (void)arg;
+    if (res == NULL || add_rows(dir.next, res) != 0) {
+        build_failed(err != NULL ? err : "unexpected result");
+        return;
+    }
+    dir.last_pin = dir.last_pin_lgd = 0;
+    if (query_pins() != 0)
+        build_failed("postgres not started");
+}
+
+static int query_ref(void)
+{
+    return pg_query(ref_sql, 0, NULL, ref_done, NULL);
+}
+
+static void page_done(void *arg, const PGresult *res, const char *err)
+{
+    (void)arg;
+    if (res == NULL || add_rows(dir.next, res) != 0) {
+        build_failed(err != NULL ? err : "unexpected result");
+        return;
+    }
+    if (PQntuples(res) == DIRECTORY_PAGE) {
+        if (query_page() != 0)
+            build_failed("postgres not started");
+        return;
+    }
+    if (query_ref() != 0)
+        build_failed("postgres not started");
 }
 
 static int query_page(void)
@@ -453,6 +655,7 @@ void directory_exit(void)
      * callback must find nothing to build. */
     directory_free(dir.next);
     directory_free(dir.cur);
+    free(dir.raw);
     memset(&dir, 0, sizeof(dir));
 }
 

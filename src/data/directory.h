@@ -6,6 +6,11 @@
  * same figures as plain values (text/summary.h) for replies. So any channel answers any
  * district from memory, also while Postgres is down; a few MB for all of India.
  *
+ * Besides the districts with figures (the NREGA-coded `districts` table), it holds every
+ * other district of the LGD reference (id unknown, no figures) so that any place in India
+ * is found and answered honestly, and the PIN code table (ref_pincodes: PIN -> districts
+ * with their share of its post offices). Finding by PIN, name or position: data/geo.h.
+ *
  * It is built from Postgres in pages (DIRECTORY_PAGE districts per query, so no query
  * outlives the backend timeout however large the country) whenever the data version
  * (data/version.h) moves, when none is built yet (retried with a capped backoff while
@@ -31,11 +36,17 @@
 struct event_base;
 
 #define DIRECTORY_PAGE 250       /* districts per build query */
+#define DIRECTORY_PIN_PAGE 20000 /* PIN code rows per build query */
 #define DIRECTORY_REFRESH_S 3600 /* rebuild at least this often */
 #define DIRECTORY_LISTENERS 8
 
 struct dir_district {
-    int state_code, district_code; /* NREGA codes */
+    /* NREGA codes (the ids of every endpoint); for a district known only from the LGD
+     * reference (no figures loaded for its state) the negated LGD codes, and has_id 0. */
+    int state_code, district_code;
+    int has_id;
+    int lgd_code;    /* LGD district code, 0 when not crosswalked */
+    int nrega_state; /* NREGA state code (also for reference-only rows when known), or 0 */
     const char *name[I18N_NLANGS]; /* display name; the Hindi one falls back to English */
     int has_hindi_name;
     const char *state[I18N_NLANGS]; /* state's name; Hindi falls back to English */
@@ -50,13 +61,24 @@ struct dir_district {
     struct summary_facts facts; /* the same figures as values */
 };
 
+/* One district of a PIN code: rows[row] holds share of the PIN's post offices. */
+struct dir_pin {
+    int pin;
+    unsigned row;
+    float share;
+};
+
 struct directory {
     long long version;          /* data version it was built for */
     int loaded;                 /* any figures loaded at all (else the API says no_data) */
     size_t n;                   /* districts */
     struct dir_district *rows;  /* sorted by district_code, then state_code */
     struct search_index *index; /* every district, for search_find() */
-    long long built_ms;         /* monotonic ms */
+    struct dir_pin *pins;       /* sorted by PIN, then share descending (data/geo.h) */
+    size_t npins;
+    unsigned *by_lgd; /* row indices sorted by lgd_code (rows without one left out) */
+    size_t nlgd;
+    long long built_ms; /* monotonic ms */
 };
 
 /* Per worker, after data_version_init(): build now and on every new data version.

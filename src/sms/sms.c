@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "data/directory.h"
+#include "data/geo.h"
 #include "data/journal.h"
 #include "gateway/generic.h"
 #include "gateway/kannel.h"
@@ -27,6 +28,7 @@
 #include "net/http.h"
 #include "text/grapheme.h"
 #include "text/i18n.h"
+#include "text/pin.h"
 #include "text/search.h"
 #include "text/smscmd.h"
 #include "text/smsenc.h"
@@ -155,13 +157,19 @@ static void record_one(const struct msg *m, const char *dir, const char *text, i
         log_error("sms: journal refused a %s record", dir);
 }
 
+/* The inbound text as recorded: clipped, and a PIN code in it never kept in the clear. */
 static void record_in(const struct msg *m, long long latency)
 {
     char clipped[SMS_TEXT_MAX * 4 + 1];
+    struct buf kept;
 
     if (grapheme_clip(m->text, SMS_TEXT_MAX, clipped, sizeof(clipped)) != 0)
         snprintf(clipped, sizeof(clipped), "%s", m->text); /* the journal repairs it */
-    record_one(m, "in", clipped, 0, 0, latency);
+    buf_init(&kept, sizeof(clipped) * 2);
+    if (pin_redact(clipped, strlen(clipped), &kept) != 0)
+        buf_reset(&kept);
+    record_one(m, "in", buf_cstr(&kept), 0, 0, latency);
+    buf_free(&kept);
 }
 
 static void record_out(const struct msg *m, const char *reply, long long latency)
@@ -308,36 +316,40 @@ static void choice_text(const struct dir_district *row, enum i18n_lang lang, cha
     }
 }
 
-/* Find the district of arg in d. Returns the row, or NULL when the message was answered
- * (ambiguous or not found). */
+/*
+ * Find the district arg names in d: a name (any script, typos, a former name) or a PIN
+ * code (data/geo.h). Returns its row when it has figures, or NULL when the message was
+ * answered (ambiguous, not found, or a district whose figures are not loaded).
+ */
 static const struct dir_district *match_district(struct msg *m, const struct directory *d,
                                                  struct slice arg)
 {
-    struct search_result res[SEARCH_MAX_RESULTS];
-    char q[SEARCH_QUERY_MAX + 1], choices[3][64];
+    char q[SEARCH_QUERY_MAX + 1], choices[3][64], name[128];
     const struct dir_district *row;
     const char *vals[3];
-    size_t n = 0, close, i, k = 0;
+    struct geo_lookup g;
+    size_t i, k = 0;
 
     snprintf(q, sizeof(q), "%.*s", (int)(arg.len < SEARCH_QUERY_MAX ? arg.len : SEARCH_QUERY_MAX),
              arg.ptr);
-    if (search_find(d->index, q, res, SEARCH_MAX_RESULTS, &n) != 0 || n == 0) {
+    geo_lookup(d, q, &g);
+    if (g.n == 0) {
         /* Someone who wrote the keyword or a number meant a district; else say what to send. */
         int digits = 1;
 
         for (i = 0; i < arg.len; i++)
             if (arg.ptr[i] < '0' || arg.ptr[i] > '9')
                 digits = 0;
-        answer_tpl(m, digits || arg.len + 4 <= m->text_len ? "NOT_FOUND" : "UNKNOWN", NULL, 0);
+        answer_tpl(m, g.pin != 0 || digits || arg.len + 4 <= m->text_len ? "NOT_FOUND" : "UNKNOWN",
+                   NULL, 0);
         return NULL;
     }
-    if (search_is_ambiguous(res, n)) {
-        close = search_close_count(res, n);
-        for (i = 0; i < close && k < 3; i++) {
-            row = directory_get(d, res[i].state_code, res[i].district_code);
-            if (row == NULL)
+    if (g.close > 1) {
+        /* Choices to send back by code: only districts with figures have one. */
+        for (i = 0; i < g.close && k < 3; i++) {
+            if (!g.m[i].row->has_id)
                 continue;
-            choice_text(row, m->lang, choices[k], sizeof(choices[k]));
+            choice_text(g.m[i].row, m->lang, choices[k], sizeof(choices[k]));
             vals[k] = choices[k];
             k++;
         }
@@ -349,9 +361,17 @@ static const struct dir_district *match_district(struct msg *m, const struct dir
             return NULL;
         }
     }
-    row = directory_get(d, res[0].state_code, res[0].district_code);
-    if (row == NULL) {
-        answer_tpl(m, "NOT_FOUND", NULL, 0);
+    row = g.m[0].row;
+    if (!row->has_id || !geo_has_data(row)) {
+        /* Known, but its state's figures are not in the database: say so, in plain words. */
+        if (row->has_id) {
+            m->row_state = row->state_code;
+            m->row_code = row->district_code;
+        }
+        district_name(m, row, name, sizeof(name));
+        vals[0] = name;
+        m->kind = "not_loaded";
+        answer_tpl(m, row->has_id ? "NODATA" : "NOT_LOADED", vals, 1);
         return NULL;
     }
     m->row_state = row->state_code;

@@ -27,6 +27,7 @@ NGINX = "/usr/sbin/nginx"
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 SUMMARY = "/api/v1/districts/1752/summary"
 SEARCH = "/api/v1/districts?q=niw"
+PINCODE = "/api/v1/pincodes/462001"
 
 NGINX_CONF = """\
 daemon off;
@@ -119,6 +120,7 @@ def main():
                 get(port, "/api/v1/districts/%d/summary" % i)
                 get(port, "/api/v1/districts/%d/summary?lang=hi" % i)
             get(port, SEARCH)
+            get(port, PINCODE)
         body = b""
         for _ in range(20):
             body = get(port, SUMMARY)
@@ -146,7 +148,7 @@ def main():
                            capture_output=True, timeout=60)
         results = {}
         for name, p, path in (("hisaab summary", port, SUMMARY), ("hisaab search", port, SEARCH),
-                              ("nginx static", nport, SUMMARY)):
+                              ("hisaab pincode", port, PINCODE), ("nginx static", nport, SUMMARY)):
             rps, p99, bad = wrk(p, path)
             results[name] = rps
             print("%-15s %10.0f req/s   p99 %s   non-2xx %d"
@@ -156,6 +158,7 @@ def main():
                   % (results["hisaab summary"] / results["nginx static"]))
         for w in workers:
             print("worker %d RSS: %.1f MB (target < 30 MB)" % (w, rss_mb(w)))
+
     finally:
         if ngx is not None:
             ngx.send_signal(signal.SIGQUIT)

@@ -263,7 +263,7 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(data[0]["name"], "निवाड़ी")
         # A state filter keeps only that state's districts (and checks the state).
         self.error("/api/v1/districts?state=99&q=niwari", 404, "unknown_state")
-        self.assertIn("directory: %d districts indexed" % len(LATEST), self.srv.stderr())
+        self.assertIn("%d with figures" % len(LATEST), self.srv.stderr())
 
     def wait_search(self, path, want, timeout=5.0):
         """The search index is built per worker once the data version is known; until

@@ -206,6 +206,7 @@ struct tvars {
 static const struct tvars tvars[] = {
     {"SUMMARY", 7, {K_DISTRICT, K_MONTH, K_FAMILIES, K_DAYS, K_WAGE, K_PCT, K_DAYS}},
     {"NODATA", 1, {K_DISTRICT}},
+    {"NOT_LOADED", 1, {K_DISTRICT}},
     {"MONTHLY", 5, {K_DISTRICT, K_MONTH, K_FAMILIES, K_DAYS, K_WAGE}},
     {"HELP", 0, {0}},
     {"LANG_EN", 0, {0}},
