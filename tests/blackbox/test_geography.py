@@ -162,6 +162,11 @@ class GeographyTest(unittest.TestCase):
             data = self.get("/api/v1/districts?q=" + urllib.parse.quote(q))["data"]
             self.assertTrue(data, q)
             self.assertEqual(data[0]["name_en"], name, q)
+        # Former names written in Devanagari.
+        for q, name in (("होशंगाबाद", "Narmadapuram"), ("इलाहाबाद", "Prayagraj"),
+                        ("गुड़गांव", "Gurugram"), ("फैजाबाद", "Ayodhya")):
+            data = self.get("/api/v1/districts?q=" + urllib.parse.quote(q))["data"]
+            self.assertEqual(data[0]["name_en"], name, q)
         # Devanagari, the Hindi name of a renamed district and of one with no figures.
         data = self.get("/api/v1/districts?q=" + urllib.parse.quote("नर्मदापुरम"))["data"]
         self.assertEqual(data[0]["name_en"], "Narmadapuram")
@@ -209,6 +214,11 @@ class GeographyTest(unittest.TestCase):
         for lgd, share in self.pins[pin]:
             if share >= 0.1:
                 self.assertIn("%d " % codes[lgd], reply)
+
+    def test_sms_former_name_in_devanagari(self):
+        reply = self.sms("होशंगाबाद")
+        self.assertTrue(reply.startswith("नर्मदापुरम "), reply)
+        self.assertIn("परिवारों को काम", reply)
 
     def test_sms_district_without_figures_says_so(self):
         for text in ("NREGA Lucknow", "226001", "Prayagraj", "allahabad"):
