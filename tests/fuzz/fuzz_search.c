@@ -5,7 +5,8 @@
  * the rest, copied into a buffer of exactly its length plus a NUL, is the query:
  * arbitrary bytes, so also invalid UTF-8. Checks: no crash or sanitizer report, at most
  * `max` results, scores in (0, 1] and in descending order, and a name added to an index
- * finds its own district.
+ * finds its own district. The same query goes through the PIN code reader (text/pin.c):
+ * a PIN it reads is a PIN, and its redaction leaves no PIN-like run behind.
  *
  *   make fuzz && build/fuzz/fuzz_search -max_total_time=60 tests/fuzz/seeds/search
  *
@@ -13,13 +14,15 @@
  *
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
  *       -o build/fuzz/fuzz_search tests/fuzz/fuzz_search.c src/text/search.c \
- *       src/text/search_norm.c src/core/mem.c src/core/utf8.c
+ *       src/text/search_norm.c src/text/pin.c src/core/buf.c src/core/mem.c src/core/utf8.c
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "text/pin.h"
 #include "text/search.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,6 +89,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (search_find(idx, q, res, max, &n) != 0)
         abort();
     check(res, n, max);
+    {
+        int pin = pin_parse(q, size - 1);
+        struct buf red, again;
+
+        if (pin != 0 && !pin_valid(pin))
+            abort();
+        buf_init(&red, 4 * size + 64);
+        buf_init(&again, 4 * size + 64);
+        /* Redacting twice changes nothing more: no PIN-like run is left. */
+        if (pin_redact(q, size - 1, &red) != 0 ||
+            pin_redact(buf_cstr(&red), red.len, &again) != 0 || red.len != again.len ||
+            memcmp(buf_cstr(&red), buf_cstr(&again), red.len) != 0)
+            abort();
+        buf_free(&red);
+        buf_free(&again);
+    }
 
     if (self) {
         /* The query as the only district's name: found exactly whenever the name has a
