@@ -304,6 +304,17 @@ def indian_grouping(n):
     return ",".join(groups + [tail])
 
 
+def wait_for(fn, timeout=10.0, step=0.1):
+    """Call fn() until it returns a true value or timeout seconds pass; returns the last
+    value (for the caller to assert on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def run_controlled(binary, env, control, timeout):
     """Run a C test binary that asks its driver to act on the services: it prints
     "CONTROL <action>" and waits for a line on stdin once control(action) has run (e.g.

@@ -32,13 +32,9 @@ def pin_table():
     return pins
 
 
-def wait_for(fn, timeout=20.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
+
+def wait_for(fn, timeout=20.0):
+    return harness.wait_for(fn, timeout)
 
 
 class GeographyTest(unittest.TestCase):

@@ -27,14 +27,6 @@ TOKEN = "records-twilio-token"
 SAMPLE = os.path.join(harness.ROOT, "data", "mgnrega_mp_2024-25.csv")
 
 
-def wait_for(fn, timeout=20.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
 
 def kannel(srv, number, text, msgid):
     q = urllib.parse.urlencode({"from": number, "to": "56767", "text": text, "id": msgid,
@@ -51,6 +43,10 @@ def twilio_raw(srv, params):
     return srv.request("POST", "/sms/twilio", body=body,
                        headers={"Content-Type": "application/x-www-form-urlencoded",
                                 "X-Twilio-Signature": sig})
+
+
+def wait_for(fn, timeout=20.0):
+    return harness.wait_for(fn, timeout)
 
 
 class RecordsTest(unittest.TestCase):

@@ -56,15 +56,8 @@ def phone_hash(number_e164):
     return hmac.new(SECRET.encode(), number_e164.encode(), hashlib.sha256).hexdigest()
 
 
-def wait_for(fn, timeout=10.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            return v
-        time.sleep(step)
+
+wait_for = harness.wait_for
 
 
 class SmsTest(unittest.TestCase):
