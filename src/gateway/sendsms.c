@@ -12,6 +12,7 @@
 #include "backend/curlm.h"
 #include "core/mem.h"
 #include "net/config.h"
+#include "net/form.h"
 
 /* Kannel answers with a line of text ("0: Accepted for delivery"); more is not Kannel. */
 #define SENDSMS_BODY_MAX (64 * 1024)
@@ -42,34 +43,13 @@ void sendsms_opts_init(struct sendsms_opts *o, const struct config *cfg)
 }
 
 /* Append "name=value", after a '&' unless *first (then cleared), the value
- * percent-encoded as curl_easy_escape() does: all but RFC 3986's unreserved characters.
- * 0 or -1 (out's cap). */
+ * percent-encoded as curl_easy_escape() does (net/form.h). 0 or -1 (out's cap). */
 static int put_param(struct buf *out, int *first, const char *name, const char *value)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p;
-    char esc[3];
-    int rc = -1;
-
     if (buf_printf(out, "%s%s=", *first ? "" : "&", name) != 0)
-        goto out;
+        return -1;
     *first = 0;
-    for (p = (const unsigned char *)value; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            if (buf_append(out, p, 1) != 0)
-                goto out;
-            continue;
-        }
-        esc[0] = '%';
-        esc[1] = hex[*p >> 4];
-        esc[2] = hex[*p & 15];
-        if (buf_append(out, esc, 3) != 0)
-            goto out;
-    }
-    rc = 0;
-out:
-    return rc;
+    return form_encode(value, out);
 }
 
 int sendsms_url(const struct sendsms_opts *o, const char *to, const char *text,

@@ -87,3 +87,50 @@ int form_get(const char *s, size_t len, const char *name, struct buf *out)
     buf_reset(out);
     return form_decode(v.ptr, v.len, out) == 0 ? 1 : -1;
 }
+
+int form_encode(const char *s, struct buf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p;
+    size_t start = out->len;
+    char esc[3];
+    int rc = -1;
+
+    for (p = (const unsigned char *)s; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            if (buf_append(out, p, 1) != 0)
+                goto out;
+            continue;
+        }
+        esc[0] = '%';
+        esc[1] = hex[*p >> 4];
+        esc[2] = hex[*p & 15];
+        if (buf_append(out, esc, 3) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0 && out->len > start) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return rc;
+}
+
+int form_add(struct buf *out, const char *name, const char *value)
+{
+    size_t start = out->len;
+    int rc = -1;
+
+    if ((start > 0 && buf_append(out, "&", 1) != 0) || form_encode(name, out) != 0 ||
+        buf_append(out, "=", 1) != 0 || form_encode(value, out) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0 && out->len > start) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return rc;
+}

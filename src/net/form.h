@@ -8,6 +8,10 @@
  * pairs are skipped. Decoding turns '+' into a blank and "%XY" (two hex digits) into that
  * byte; a '%' not followed by two hex digits stays as it is. Decoded text is binary:
  * callers that want C strings must refuse NUL bytes themselves.
+ *
+ * The other way, for the requests the server sends (sendsms's query, the voice providers'
+ * REST forms): every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) is
+ * written as %XY, so a value never splits a pair and decodes back byte for byte.
  */
 #ifndef HISAAB_NET_FORM_H
 #define HISAAB_NET_FORM_H
@@ -31,5 +35,13 @@ int form_next(const char *s, size_t len, size_t *pos, struct slice *key, struct 
  * first). Returns 1 when found, 0 when absent, -1 when the value is over out's cap.
  */
 int form_get(const char *s, size_t len, const char *name, struct buf *out) WUR;
+
+/* Append the percent-encoding of the C string s to out. Returns 0, or -1 at out's cap (out
+ * is then as it was). */
+int form_encode(const char *s, struct buf *out) WUR;
+
+/* Append the pair name=value, both encoded, after a '&' when out is not empty. Returns 0,
+ * or -1 at out's cap (out is then as it was). */
+int form_add(struct buf *out, const char *name, const char *value) WUR;
 
 #endif
