@@ -1,6 +1,6 @@
 /*
- * Twilio's messaging webhook; see twilio.h. libcrypto does the HMAC and base64, libxml2
- * escapes the TwiML text.
+ * Twilio's webhooks (the signature, the form) and the messaging answer; see twilio.h. libcrypto
+ * does the HMAC and base64, libxml2 escapes the TwiML text.
  */
 #include "gateway/twilio.h"
 
@@ -135,7 +135,7 @@ static size_t form_pairs(struct http_request *req, struct slice body, struct twi
     return n;
 }
 
-static const char *kv_get(const struct twilio_kv *kv, size_t n, const char *name)
+const char *twilio_kv_get(const struct twilio_kv *kv, size_t n, const char *name)
 {
     size_t i;
 
@@ -164,32 +164,45 @@ static int called_url(struct http_request *req, const char *public_url, struct b
     return 0;
 }
 
+int twilio_parse_form(struct http_request *req, const char *token, const char *public_url,
+                      struct twilio_kv *kv, size_t max, size_t *n, struct gateway_error *e)
+{
+    struct buf url;
+    int rc = -1;
+
+    buf_init(&url, URL_MAX);
+    *n = form_pairs(req, http_body(req), kv, max);
+    if (called_url(req, public_url, &url) != 0) {
+        rc = gateway_refuse(e, 400, "bad_request", "The request URL is too long.");
+        goto out;
+    }
+    if (!twilio_check(token, buf_cstr(&url), kv, *n, http_header(req, "X-Twilio-Signature"))) {
+        rc = gateway_refuse(e, 403, "forbidden", "The request signature is not valid.");
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_free(&url);
+    return rc;
+}
+
 int twilio_parse(struct http_request *req, const char *token, const char *public_url,
                  struct gateway_msg *m, struct gateway_error *e)
 {
     struct twilio_kv kv[TWILIO_MAX_PARAMS];
     const char *from, *body, *sid;
-    struct buf url;
     size_t n;
     int rc = -1;
 
-    buf_init(&url, URL_MAX);
-    n = form_pairs(req, http_body(req), kv, TWILIO_MAX_PARAMS);
-    if (called_url(req, public_url, &url) != 0) {
-        rc = gateway_refuse(e, 400, "bad_request", "The request URL is too long.");
+    if (twilio_parse_form(req, token, public_url, kv, TWILIO_MAX_PARAMS, &n, e) != 0)
         goto out;
-    }
-    if (!twilio_check(token, buf_cstr(&url), kv, n, http_header(req, "X-Twilio-Signature"))) {
-        rc = gateway_refuse(e, 403, "forbidden", "The request signature is not valid.");
-        goto out;
-    }
-    from = kv_get(kv, n, "From");
+    from = twilio_kv_get(kv, n, "From");
     if (from == NULL || strlen(from) >= sizeof(m->from)) {
         rc = gateway_refuse(e, 400, "bad_parameter", "The parameter 'From' is missing.");
         goto out;
     }
-    body = kv_get(kv, n, "Body");
-    sid = kv_get(kv, n, "MessageSid");
+    body = twilio_kv_get(kv, n, "Body");
+    sid = twilio_kv_get(kv, n, "MessageSid");
     snprintf(m->from, sizeof(m->from), "%s", from);
     snprintf(m->id, sizeof(m->id), "%s", sid != NULL ? sid : "");
     buf_reset(&m->text);
@@ -200,7 +213,6 @@ int twilio_parse(struct http_request *req, const char *token, const char *public
     }
     rc = 0;
 out:
-    buf_free(&url);
     return rc;
 }
 

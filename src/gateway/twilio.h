@@ -1,9 +1,9 @@
 /*
- * Twilio's messaging webhook: a form POST (MessageSid, From, To, Body, ...) signed with
- * X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + each parameter's name and value
- * sorted by name)), where URL is what Twilio called: the configured public base URL
- * (behind a proxy) or http://<Host>, then the path and the raw query. The reply is TwiML:
- * <Response><Message>text</Message></Response>, or <Response/> for no message.
+ * Twilio's webhooks, for messages here and for calls in twilio_voice.h: a form POST (MessageSid,
+ * From, To, Body, ...) signed with X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + each
+ * parameter's name and value sorted by name)), where URL is what Twilio called: the configured
+ * public base URL (behind a proxy) or http://<Host>, then the path and the raw query. The reply is
+ * TwiML: <Response><Message>text</Message></Response>, or <Response/> for no message.
  */
 #ifndef HISAAB_GATEWAY_TWILIO_H
 #define HISAAB_GATEWAY_TWILIO_H
@@ -30,6 +30,18 @@ struct twilio_kv {
  */
 int twilio_parse(struct http_request *req, const char *token, const char *public_url,
                  struct gateway_msg *m, struct gateway_error *e) WUR;
+
+/*
+ * Check the signature of req (as twilio_parse() does) and give its form parameters: up to
+ * max pairs (decoded, without NUL bytes, in req's memory until the reply) in kv, their
+ * count in *n. A request with more than max pairs fails the check. Returns 0, or -1 with
+ * *e set (403 for a bad or missing signature, 400 for a URL too long).
+ */
+int twilio_parse_form(struct http_request *req, const char *token, const char *public_url,
+                      struct twilio_kv *kv, size_t max, size_t *n, struct gateway_error *e) WUR;
+
+/* The value of the first pair named name in kv[0..n), or NULL. */
+const char *twilio_kv_get(const struct twilio_kv *kv, size_t n, const char *name);
 
 /* Answer req with the TwiML for text (NULL or "" = no message). */
 void twilio_reply(struct http_request *req, const char *text);

@@ -1,0 +1,88 @@
+/*
+ * The voice renderers' XML writer; see voice_xml.h.
+ */
+#include "gateway/voice_xml.h"
+
+#include <string.h>
+
+int voice_xml_open(struct voice_xml *x)
+{
+    int rc = -1;
+
+    x->w = NULL;
+    x->mem = xmlBufferCreate();
+    if (x->mem == NULL)
+        goto out;
+    x->w = xmlNewTextWriterMemory(x->mem, 0);
+    if (x->w == NULL || xmlTextWriterStartDocument(x->w, NULL, "UTF-8", NULL) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        voice_xml_free(x);
+    return rc;
+}
+
+int voice_xml_start(struct voice_xml *x, const char *name, const char *const *attrs)
+{
+    size_t i;
+
+    if (xmlTextWriterStartElement(x->w, (const xmlChar *)name) < 0)
+        return -1;
+    for (i = 0; attrs != NULL && attrs[i] != NULL; i += 2)
+        if (xmlTextWriterWriteAttribute(x->w, (const xmlChar *)attrs[i],
+                                        (const xmlChar *)attrs[i + 1]) < 0)
+            return -1;
+    return 0;
+}
+
+int voice_xml_element(struct voice_xml *x, const char *name, const char *const *attrs,
+                      const char *text)
+{
+    if (voice_xml_start(x, name, attrs) != 0 ||
+        (text != NULL && xmlTextWriterWriteString(x->w, (const xmlChar *)text) < 0))
+        return -1;
+    return voice_xml_end(x);
+}
+
+int voice_xml_each(struct voice_xml *x, const char *name, const char *const *texts, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (voice_xml_element(x, name, NULL, texts[i]) != 0)
+            return -1;
+    return 0;
+}
+
+int voice_xml_end(struct voice_xml *x)
+{
+    return xmlTextWriterEndElement(x->w) < 0 ? -1 : 0;
+}
+
+int voice_xml_close(struct voice_xml *x, struct buf *out)
+{
+    int rc = -1;
+
+    /* Freeing the writer flushes it into the memory buffer. */
+    if (xmlTextWriterEndDocument(x->w) < 0)
+        goto out;
+    xmlFreeTextWriter(x->w);
+    x->w = NULL;
+    if (buf_append(out, xmlBufferContent(x->mem), (size_t)xmlBufferLength(x->mem)) != 0)
+        goto out;
+    rc = 0;
+out:
+    voice_xml_free(x);
+    return rc;
+}
+
+void voice_xml_free(struct voice_xml *x)
+{
+    if (x->w != NULL)
+        xmlFreeTextWriter(x->w);
+    if (x->mem != NULL)
+        xmlBufferFree(x->mem);
+    x->w = NULL;
+    x->mem = NULL;
+}
