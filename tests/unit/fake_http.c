@@ -11,10 +11,13 @@
  *   /exact         a 1000-byte body           /stream      4000 bytes, no length, close
  *   /echo          200 with the whole request (head and body) as the body
  *   /status/NNN    status NNN, body "0: Accepted for delivery" (2xx) or "Error"
+ *   /json/NNN/...  status NNN, body {"sid": "CAfake01", "Call": {"Sid": "exofake01"}} (a
+ *                  voice provider's answer to a new call: Twilio's and Exotel's id in one)
+ *   /text/NNN/...  status NNN, body "not json"
  *   anything else  404
  *
- * fake_http_last() gives the last request's head. fake_http_closed_port is a port bound
- * and never listening: connections to it are refused.
+ * fake_http_last() gives the last request's head, fake_http_last_body() its body.
+ * fake_http_closed_port is a port bound and never listening: connections to it are refused.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +37,7 @@ static int fake_listen_fd = -1, fake_closed_fd = -1;
 static pthread_t fake_acceptor;
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static char fake_last[FAKE_REQ_MAX];
+static char fake_last_body[FAKE_REQ_MAX];
 
 static void send_all(int fd, const void *p, size_t n)
 {
@@ -100,6 +104,7 @@ static void *serve_one(void *arg)
     pthread_mutex_lock(&fake_lock);
     end = strstr(req, "\r\n\r\n");
     snprintf(fake_last, sizeof(fake_last), "%.*s", (int)(end - req), req);
+    snprintf(fake_last_body, sizeof(fake_last_body), "%s", end + 4);
     pthread_mutex_unlock(&fake_lock);
     q = strchr(path, '?');
     if (q != NULL)
@@ -134,6 +139,13 @@ static void *serve_one(void *arg)
         char status[32];
         long code = strtol(path + 8, NULL, 10);
         const char *body = code >= 200 && code < 300 ? "0: Accepted for delivery" : "Error";
+        snprintf(status, sizeof(status), "%ld X", code);
+        answer(fd, status, "", body, strlen(body));
+    } else if (strncmp(path, "/json/", 6) == 0 || strncmp(path, "/text/", 6) == 0) {
+        static const char json[] = "{\"sid\": \"CAfake01\", \"Call\": {\"Sid\": \"exofake01\"}}";
+        char status[32];
+        long code = strtol(path + 6, NULL, 10);
+        const char *body = path[1] == 'j' ? json : "not json";
         snprintf(status, sizeof(status), "%ld X", code);
         answer(fd, status, "", body, strlen(body));
     } else {
@@ -203,6 +215,14 @@ __attribute__((unused)) static void fake_http_stop(void)
     pthread_join(fake_acceptor, NULL);
     close(fake_listen_fd);
     close(fake_closed_fd);
+}
+
+/* The body of the last request into buf. */
+__attribute__((unused)) static void fake_http_last_body(char *buf, size_t len)
+{
+    pthread_mutex_lock(&fake_lock);
+    snprintf(buf, len, "%s", fake_last_body);
+    pthread_mutex_unlock(&fake_lock);
 }
 
 /* The head of the last request (request line and headers) into buf. */
