@@ -5,6 +5,7 @@
 #   make test       install missing packages, then every unit and black-box test
 #   make bench      benchmarks (print figures; never fail on a number)
 #   make lint       clang-format check
+#   make audio      (re)make the voice clips in audio/ that the manifest changed (espeak-ng, sox)
 #   make test SANITIZE=address,undefined   the same tests under sanitizers
 
 CC      ?= cc
@@ -31,7 +32,7 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit blackbox bench bench-parse bench-etl fuzz lint clean
+.PHONY: all deps run test unit blackbox bench bench-parse bench-etl fuzz lint audio clean
 
 all: $(B)/hisaab $(B)/hisaab-etl
 
@@ -90,6 +91,12 @@ bench-parse: $(B)/bench_parse $(B)/bench/national.csv
 # hisaab-etl run on the sample and on 400,000 generated records, against a harness Postgres.
 bench-etl: all
 	python3 tests/bench/etl_bench.py
+
+# The clip library is committed; only a change to audio/clips.tsv needs the synthesisers,
+# which are not in the default package set (scripts/install-deps, group "audio").
+audio:
+	@HISAAB_DEPS=audio ./scripts/install-deps
+	@./scripts/make-audio
 
 lint:
 	@clang-format --dry-run -Werror $$(find src -name '*.[ch]') etl/*.c etl/*.h tests/unit/*.[ch] \
