@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 /* Longest raw input looked at: separators included, a real number is far shorter. */
 #define RAW_MAX 40
@@ -151,4 +152,114 @@ int phone_hash_raw(const char *secret, size_t secret_len, const char *raw, char 
     if (e164 != NULL)
         memcpy(e164, num, strlen(num) + 1);
     return phone_hash(secret, secret_len, num, out, outlen);
+}
+
+/* ---- sealing ------------------------------------------------------------------------- */
+
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+
+static int seal_key(const char *secret, size_t secret_len, unsigned char key[32])
+{
+    static const char label[] = "hisaab phone seal v1";
+    size_t n = 0;
+
+    return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, secret_len,
+                     (const unsigned char *)label, sizeof(label) - 1, key, 32, &n) != NULL &&
+                   n == 32
+               ? 0
+               : -1;
+}
+
+static void to_hex(const unsigned char *p, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int from_hex(const char *s, unsigned char *out, size_t max, size_t *n)
+{
+    size_t len = strlen(s), i;
+
+    if (len % 2 != 0 || len / 2 > max)
+        return -1;
+    for (i = 0; i < len; i += 2) {
+        int hi, lo;
+
+        hi = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
+             : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                                          : -1;
+        lo = s[i + 1] >= '0' && s[i + 1] <= '9'   ? s[i + 1] - '0'
+             : s[i + 1] >= 'a' && s[i + 1] <= 'f' ? s[i + 1] - 'a' + 10
+                                                  : -1;
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *n = len / 2;
+    return 0;
+}
+
+int phone_seal(const char *secret, size_t secret_len, const char *e164, char *out, size_t outlen)
+{
+    unsigned char key[32], box[SEAL_NONCE + PHONE_E164_MAX + SEAL_TAG];
+    size_t len = e164 != NULL ? strlen(e164) : 0;
+    EVP_CIPHER_CTX *ctx = NULL;
+    int n = 0, fin = 0, rc = -1;
+
+    if (len == 0 || len >= PHONE_E164_MAX || outlen < 2 * (SEAL_NONCE + len + SEAL_TAG) + 1 ||
+        seal_key(secret, secret_len, key) != 0 || RAND_bytes(box, SEAL_NONCE) != 1)
+        goto out;
+    if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, box) != 1 ||
+        EVP_EncryptUpdate(ctx, box + SEAL_NONCE, &n, (const unsigned char *)e164, (int)len) != 1 ||
+        EVP_EncryptFinal_ex(ctx, box + SEAL_NONCE + n, &fin) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, box + SEAL_NONCE + len) != 1)
+        goto out;
+    to_hex(box, SEAL_NONCE + len + SEAL_TAG, out);
+    rc = 0;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
+int phone_unseal(const char *secret, size_t secret_len, const char *sealed, char *e164,
+                 size_t outlen)
+{
+    unsigned char key[32], box[SEAL_NONCE + PHONE_E164_MAX + SEAL_TAG];
+    unsigned char plain[PHONE_E164_MAX];
+    EVP_CIPHER_CTX *ctx = NULL;
+    size_t n = 0, len;
+    int got = 0, fin = 0, rc = -1;
+
+    if (e164 == NULL || outlen < PHONE_E164_MAX)
+        return -1;
+    e164[0] = '\0';
+    if (sealed == NULL || from_hex(sealed, box, sizeof(box), &n) != 0 ||
+        n <= SEAL_NONCE + SEAL_TAG || seal_key(secret, secret_len, key) != 0)
+        goto out;
+    len = n - SEAL_NONCE - SEAL_TAG;
+    if (len >= PHONE_E164_MAX)
+        goto out;
+    if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+        EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, box) != 1 ||
+        EVP_DecryptUpdate(ctx, plain, &got, box + SEAL_NONCE, (int)len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, box + SEAL_NONCE + len) != 1 ||
+        EVP_DecryptFinal_ex(ctx, plain + got, &fin) != 1)
+        goto out;
+    memcpy(e164, plain, len);
+    e164[len] = '\0';
+    rc = 0;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(plain, sizeof(plain));
+    return rc;
 }

@@ -40,4 +40,22 @@ int phone_hash(const char *secret, size_t secret_len, const char *e164, char *ou
 int phone_hash_raw(const char *secret, size_t secret_len, const char *raw, char *e164, char *out,
                    size_t outlen) WUR;
 
+/*
+ * Sealing a number that must be dialled later (a callback after a missed call): the one
+ * place a number is kept outside a request, and then only sealed and only until the
+ * callback is finished. AES-256-GCM under a key derived from the secret
+ * (HMAC-SHA256(secret, "hisaab phone seal v1")), a random 96-bit nonce per number; the
+ * sealed form is lower-case hex of nonce, ciphertext and tag (PHONE_SEALED_MAX with NUL).
+ */
+#define PHONE_SEALED_MAX (2 * (12 + PHONE_E164_MAX + 16) + 1)
+
+/* Seal e164 into out (outlen bytes). Returns 0, or -1 (libcrypto, short out). */
+int phone_seal(const char *secret, size_t secret_len, const char *e164, char *out,
+               size_t outlen) WUR;
+
+/* Open a sealed number into e164 (PHONE_E164_MAX bytes). Returns 0, or -1 when it does
+ * not open under this secret (tampered, another secret, not hex). */
+int phone_unseal(const char *secret, size_t secret_len, const char *sealed, char *e164,
+                 size_t outlen) WUR;
+
 #endif

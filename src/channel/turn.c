@@ -9,6 +9,8 @@
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "data/journal.h"
+#include "net/http.h"
 
 long long turn_now_ms(void)
 {
@@ -95,4 +97,18 @@ void turn_defer(struct turn *t)
 long long turn_age_ms(const struct turn *t)
 {
     return turn_now_ms() - t->t0;
+}
+
+int turn_room(struct http_request *req, size_t n, const char *what)
+{
+    char msg[96];
+
+    if (journal_room(n))
+        return 1;
+    /* Nothing is acknowledged that could not be recorded: the gateway retries. */
+    journal_refused();
+    snprintf(msg, sizeof(msg), "Too many %s right now; please retry.", what);
+    http_add_header(req, "Retry-After", "5");
+    http_reply_error(req, 503, "busy", msg);
+    return 0;
 }

@@ -13,6 +13,8 @@
 #ifndef HISAAB_CHANNEL_TURN_H
 #define HISAAB_CHANNEL_TURN_H
 
+#include <stddef.h>
+
 struct event;
 struct event_base;
 struct http_request;
@@ -47,6 +49,14 @@ struct http_request *turn_take(struct turn *t);
 
 /* Mark t as acknowledged and continuing: its answer goes by another path. */
 void turn_defer(struct turn *t);
+
+/*
+ * Before a channel acknowledges anything: 1 when the journal has room for n more records
+ * (data/journal.h); else req is answered 503 with Retry-After (the gateway retries),
+ * journal_refused() is counted and 0 is returned. what names the traffic for the message
+ * ("messages", "calls").
+ */
+int turn_room(struct http_request *req, size_t n, const char *what);
 
 /* Milliseconds since t started. */
 long long turn_age_ms(const struct turn *t);

@@ -137,8 +137,10 @@ struct config {
     char *sms_json_to;             /* sms_json_to: receiver field (default "to") */
     char *sms_json_text;           /* sms_json_text: text field (default "text") */
     char *sms_json_id;             /* sms_json_id: message id field (default "id") */
-    char *sms_public_url;          /* sms_public_url: the public base URL the gateway calls
-                                      (Twilio signs it); default none: the Host header */
+    char *public_url;              /* public_url (old name sms_public_url): the public base
+                                      URL of the service, of every absolute URL given to a
+                                      provider and of every signature check (Twilio signs
+                                      it); default none: http://<Host> */
     char *kannel_sendsms_url;      /* kannel_sendsms_url, or env KANNEL_SENDSMS_URL: smsbox's
                                       sendsms (default none) */
     char *kannel_sendsms_user;     /* kannel_sendsms_user, or env KANNEL_SENDSMS_USER
@@ -148,7 +150,31 @@ struct config {
                                       global-sender) */
     char *kannel_sendsms_password; /* env KANNEL_SENDSMS_PASSWORD only */
     char *twilio_auth_token;       /* env TWILIO_AUTH_TOKEN only */
+
+    /* The voice channel (src/voice/voice.h, src/voice/callback.h). */
+    char *audio_dir;                 /* audio_dir: the clip library (default "audio") */
+    char *voice_webhook_key;         /* env VOICE_WEBHOOK_KEY only: ?key= of unsigned providers */
+    char *callback_provider;         /* callback_provider twilio|exotel: who dials callbacks
+                                        (default: the provider the missed call came through;
+                                        twilio for the generic hook) */
+    char *callback_quiet_hours;      /* callback_quiet_hours HH:MM-HH:MM (India time) or off
+                                        (default 21:00-08:00) */
+    int callback_per_number_minutes; /* one callback per number per this many minutes (60) */
+    int callback_calls_per_minute;   /* callbacks dialled per minute, all workers (30) */
+    int callback_daily_minutes;      /* outbound minutes per India day, 0 = no cap (600) */
+    char *callback_retry_minutes;    /* retries after busy / no answer / failed: minutes
+                                        after each attempt, "5,30" (default) or none */
 };
+
+#define CONFIG_RETRIES_MAX 8
+
+/* "21:00-08:00" -> minutes of the day (from, to); "off" -> -1, -1. Returns 0 or -1. */
+int config_quiet_hours(const char *s, int *from_min, int *to_min)
+    __attribute__((warn_unused_result));
+int config_quiet_hours_ok(const char *s);
+/* "5,30" -> {5, 30}: returns the count (0 for "none"), or -1. */
+int config_minutes_list(const char *s, int *out, int max) __attribute__((warn_unused_result));
+int config_minutes_list_ok(const char *s);
 
 /*
  * Parse the file at `path`. On success returns 0 and sets *out (caller frees with

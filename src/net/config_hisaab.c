@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,7 @@ static const char *const data_formats[] = {"json", "xml", "csv", NULL};
 static const char *const pg_prefixes[] = {"postgresql://", "postgres://", NULL};
 static const char *const redis_prefixes[] = {"redis://", NULL};
 static const char *const http_prefixes[] = {"http://", "https://", NULL};
+static const char *const callback_providers[] = {"twilio", "exotel", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -113,7 +115,15 @@ static const struct key hisaab_keys[] = {
     {"sms_json_to", K_STR, OFF(sms_json_to), 0, 0, NULL, NULL},
     {"sms_json_text", K_STR, OFF(sms_json_text), 0, 0, NULL, NULL},
     {"sms_json_id", K_STR, OFF(sms_json_id), 0, 0, NULL, NULL},
-    {"sms_public_url", K_STR, OFF(sms_public_url), 0, 0, NULL, http_prefixes},
+    {"public_url", K_STR, OFF(public_url), 0, 0, NULL, http_prefixes},
+    {"sms_public_url", K_STR, OFF(public_url), 0, 0, NULL, http_prefixes}, /* the old name */
+    {"audio_dir", K_STR, OFF(audio_dir), 0, 0, NULL, NULL},
+    {"callback_provider", K_STR, OFF(callback_provider), 0, 0, callback_providers, NULL},
+    {"callback_quiet_hours", K_STR, OFF(callback_quiet_hours), 0, 0, NULL, NULL},
+    {"callback_per_number_minutes", K_INT, OFF(callback_per_number_minutes), 1, 10080, NULL, NULL},
+    {"callback_calls_per_minute", K_INT, OFF(callback_calls_per_minute), 1, 100000, NULL, NULL},
+    {"callback_daily_minutes", K_INT, OFF(callback_daily_minutes), 0, 10000000, NULL, NULL},
+    {"callback_retry_minutes", K_STR, OFF(callback_retry_minutes), 0, 0, NULL, NULL},
     {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
     {"kannel_sendsms_from", K_STR, OFF(kannel_sendsms_from), 0, 0, NULL, NULL},
@@ -123,6 +133,60 @@ static const struct key hisaab_keys[] = {
 
 /* config_hisaab_key() keeps one bit per key in an unsigned long. */
 _Static_assert(NKEYS <= sizeof(unsigned long) * CHAR_BIT, "too many hisaab keys for *seen");
+
+int config_quiet_hours(const char *s, int *from_min, int *to_min)
+{
+    int h1, m1, h2, m2, n = 0;
+
+    if (s == NULL || strcmp(s, "off") == 0) {
+        *from_min = *to_min = -1;
+        return 0;
+    }
+    if (sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 || s[n] != '\0' ||
+        strlen(s) != 11 || h1 < 0 || h1 > 23 || h2 < 0 || h2 > 23 || m1 < 0 || m1 > 59 || m2 < 0 ||
+        m2 > 59 || (h1 == h2 && m1 == m2))
+        return -1;
+    *from_min = h1 * 60 + m1;
+    *to_min = h2 * 60 + m2;
+    return 0;
+}
+
+int config_quiet_hours_ok(const char *s)
+{
+    int a, b;
+
+    return config_quiet_hours(s, &a, &b) == 0;
+}
+
+int config_minutes_list(const char *s, int *out, int max)
+{
+    int n = 0;
+    long v;
+    char *end;
+
+    if (s == NULL || strcmp(s, "none") == 0)
+        return 0;
+    for (;;) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = strtol(s, &end, 10);
+        if (v < 1 || v > 10080 || n == max)
+            return -1;
+        out[n++] = (int)v;
+        if (*end == '\0')
+            return n;
+        if (*end != ',')
+            return -1;
+        s = end + 1;
+    }
+}
+
+int config_minutes_list_ok(const char *s)
+{
+    int tmp[CONFIG_RETRIES_MAX];
+
+    return config_minutes_list(s, tmp, CONFIG_RETRIES_MAX) >= 0;
+}
 
 void config_hisaab_defaults(struct config *cfg)
 {
@@ -154,6 +218,12 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->sms_json_text = xstrdup("text");
     cfg->sms_json_id = xstrdup("id");
     cfg->kannel_sendsms_user = xstrdup("hisaab");
+    cfg->audio_dir = xstrdup("audio");
+    cfg->callback_quiet_hours = xstrdup("21:00-08:00");
+    cfg->callback_per_number_minutes = 60;
+    cfg->callback_calls_per_minute = 30;
+    cfg->callback_daily_minutes = 600;
+    cfg->callback_retry_minutes = xstrdup("5,30");
 }
 
 /* A string value: one of k->choices and k->prefixes if given, and no secret in it. */
@@ -225,6 +295,15 @@ int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned long
 
     switch (k->kind) {
     case K_STR:
+        if (strcmp(k->name, "callback_quiet_hours") == 0 && !config_quiet_hours_ok(w[1])) {
+            config_perr(p, "%s: '%s' must be HH:MM-HH:MM (India time) or off", w[0], w[1]);
+            goto out;
+        }
+        if (strcmp(k->name, "callback_retry_minutes") == 0 && !config_minutes_list_ok(w[1])) {
+            config_perr(p, "%s: '%s' must be minutes separated by commas (5,30) or none", w[0],
+                        w[1]);
+            goto out;
+        }
         if (set_string(p, k, (char **)(void *)(base + k->off), w[0], w[1]) != 0)
             goto out;
         break;
@@ -268,7 +347,12 @@ void config_hisaab_free(struct config *cfg)
     free(cfg->sms_json_to);
     free(cfg->sms_json_text);
     free(cfg->sms_json_id);
-    free(cfg->sms_public_url);
+    free(cfg->public_url);
+    free(cfg->audio_dir);
+    free(cfg->callback_provider);
+    free(cfg->callback_quiet_hours);
+    free(cfg->callback_retry_minutes);
+    free(cfg->voice_webhook_key);
     free(cfg->kannel_sendsms_url);
     free(cfg->kannel_sendsms_user);
     free(cfg->kannel_sendsms_from);
@@ -298,6 +382,7 @@ void config_apply_env(struct config *cfg)
     env_override(&cfg->data_api_key, "DATA_GOV_API_KEY");
     env_override(&cfg->secret, "HISAAB_SECRET");
     env_override(&cfg->twilio_auth_token, "TWILIO_AUTH_TOKEN");
+    env_override(&cfg->voice_webhook_key, "VOICE_WEBHOOK_KEY");
     env_override(&cfg->kannel_sendsms_password, "KANNEL_SENDSMS_PASSWORD");
     env_override(&cfg->kannel_sendsms_url, "KANNEL_SENDSMS_URL");
     env_override(&cfg->kannel_sendsms_user, "KANNEL_SENDSMS_USER");

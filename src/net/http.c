@@ -180,6 +180,28 @@ void *http_alloc(struct http_request *req, size_t n)
     return c->data;
 }
 
+int http_base_url(struct http_request *req, const char *public_url, struct buf *out)
+{
+    const char *host;
+    size_t i, n;
+
+    if (public_url != NULL && public_url[0] != '\0') {
+        n = strlen(public_url);
+        return buf_append(out, public_url, public_url[n - 1] == '/' ? n - 1 : n);
+    }
+    host = http_header(req, "Host");
+    if (host == NULL || host[0] == '\0' || strlen(host) > 255)
+        return -1;
+    for (i = 0; host[i] != '\0'; i++) {
+        char c = host[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
+            return -1;
+    }
+    return buf_printf(out, "http://%s", host);
+}
+
 void http_add_header(struct http_request *req, const char *name, const char *value)
 {
     if (req->replied || req->gone)

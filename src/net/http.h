@@ -70,6 +70,14 @@ void http_reply_end(struct http_request *req);
  * so the client sees an incomplete reply. Also frees the request. */
 void http_reply_abort(struct http_request *req);
 
+/*
+ * The base of the absolute URLs the service gives out (to a telephony provider, in an
+ * API answer): public_url (kore.conf) without a trailing '/', or else http://<Host> when
+ * the Host header is a plain host[:port]. Appended to out. Returns 0, or -1 (no usable
+ * base, out's cap).
+ */
+int http_base_url(struct http_request *req, const char *public_url, struct buf *out) WUR;
+
 /* The client's IP address as text (borrowed until the reply), or "-" when unknown. */
 const char *http_peer(struct http_request *req);
 

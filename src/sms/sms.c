@@ -13,6 +13,7 @@
 
 #include "channel/gate.h"
 #include "channel/memory.h"
+#include "channel/outbox.h"
 #include "channel/phone.h"
 #include "channel/turn.h"
 #include "core/log.h"
@@ -22,7 +23,6 @@
 #include "data/journal.h"
 #include "gateway/generic.h"
 #include "gateway/kannel.h"
-#include "gateway/sendsms.h"
 #include "gateway/twilio.h"
 #include "net/config.h"
 #include "net/http.h"
@@ -38,18 +38,6 @@ enum gw { GW_KANNEL = 0, GW_TWILIO, GW_GENERIC };
 static const char *const gw_names[] = {"kannel", "twilio", "generic"};
 
 /* clang-format off */
-
-/* Every inbound and outbound message, once per gateway id and direction (sql/006). */
-static const struct journal_stream messages_stream = {
-    "sms_messages", JOURNAL_BATCH, 0, 13,
-    "INSERT INTO sms_messages (at, direction, gateway, gateway_message_id, phone_hash, text,"
-    " district_code, state_code, lang, kind, parts, coding, latency_ms)"
-    " SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],"
-    " $6::text[], $7::int[], $8::int[], $9::text[], $10::text[], $11::smallint[],"
-    " $12::smallint[], $13::int[])"
-    " ON CONFLICT (gateway, gateway_message_id, direction)"
-    " WHERE gateway_message_id IS NOT NULL DO NOTHING",
-};
 
 /* SUB and STOP, in the order they came: $1 'sub' or 'stop', $2 phone, $3 hash, $4 state,
  * $5 district, $6 lang. */
@@ -67,23 +55,6 @@ static const struct journal_stream subscriptions_stream = {
 
 /* clang-format on */
 
-enum rec_col {
-    C_AT = 0,
-    C_DIR,
-    C_GATEWAY,
-    C_MSGID,
-    C_HASH,
-    C_TEXT,
-    C_DISTRICT,
-    C_STATE,
-    C_LANG,
-    C_KIND,
-    C_PARTS,
-    C_CODING,
-    C_LATENCY,
-    C_NCOLS
-};
-
 static struct {
     struct event_base *base;
     int started;
@@ -94,8 +65,6 @@ static struct {
     char *public_url;
     struct generic_fields json;
     char *json_from, *json_text, *json_id;
-    struct sendsms_opts send;
-    int can_send; /* a sendsms URL is configured */
 } S;
 
 struct msg {
@@ -128,33 +97,23 @@ static void msg_free(struct turn *t)
 static void record_one(const struct msg *m, const char *dir, const char *text, int parts,
                        int coding, long long latency)
 {
-    char district[16], state[16], p[16], c[16], lat[24];
-    const char *f[C_NCOLS] = {NULL};
+    struct outbox_rec r;
 
-    f[C_AT] = m->turn.at;
-    f[C_DIR] = dir;
-    f[C_GATEWAY] = gw_names[m->gw];
-    f[C_MSGID] = m->id[0] != '\0' ? m->id : NULL;
-    f[C_HASH] = m->hash;
-    f[C_TEXT] = text;
-    if (m->row_code > 0) {
-        snprintf(district, sizeof(district), "%d", m->row_code);
-        snprintf(state, sizeof(state), "%d", m->row_state);
-        f[C_DISTRICT] = district;
-        f[C_STATE] = state;
-    }
-    f[C_LANG] = i18n_lang_code(m->lang);
-    f[C_KIND] = m->kind;
-    if (parts > 0) {
-        snprintf(p, sizeof(p), "%d", parts);
-        snprintf(c, sizeof(c), "%d", coding);
-        f[C_PARTS] = p;
-        f[C_CODING] = c;
-    }
-    snprintf(lat, sizeof(lat), "%lld", latency);
-    f[C_LATENCY] = lat;
-    if (journal_append(&messages_stream, f) != 0)
-        log_error("sms: journal refused a %s record", dir);
+    memset(&r, 0, sizeof(r));
+    r.at = m->turn.at;
+    r.direction = dir;
+    r.gateway = gw_names[m->gw];
+    r.id = m->id;
+    r.hash = m->hash;
+    r.text = text;
+    r.state_code = m->row_state;
+    r.district_code = m->row_code;
+    r.lang = i18n_lang_code(m->lang);
+    r.kind = m->kind;
+    r.parts = parts;
+    r.coding = coding;
+    r.latency_ms = latency;
+    (void)!outbox_record(&r); /* logged there */
 }
 
 /* The inbound text as recorded: clipped, and a PIN code in it never kept in the clear. */
@@ -236,7 +195,7 @@ static void sent(void *arg, enum sendsms_outcome outcome, const char *err)
  * Kannel's sendsms (the inbound record was written when it was acknowledged). */
 static void deliver(struct msg *m, const char *reply)
 {
-    struct smsenc_info info;
+    struct outbox_rec r;
 
     if (m->turn.req != NULL) {
         answer(m, reply, 1);
@@ -245,16 +204,23 @@ static void deliver(struct msg *m, const char *reply)
     if (!m->turn.deferred || reply == NULL || reply[0] == '\0')
         return;
     m->turn.deferred = 0;
-    if (smsenc_analyse(reply, strlen(reply), &info) != 0)
-        return;
     turn_hold(&m->turn);
-    if (sendsms_send(&S.send, m->e164, reply, info.coding, sent, m) != 0) {
+    memset(&r, 0, sizeof(r));
+    r.at = m->turn.at;
+    r.gateway = gw_names[m->gw];
+    r.id = m->id;
+    r.hash = m->hash;
+    r.state_code = m->row_state;
+    r.district_code = m->row_code;
+    r.lang = i18n_lang_code(m->lang);
+    r.kind = m->kind;
+    r.latency_ms = turn_age_ms(&m->turn);
+    if (outbox_send(m->e164, reply, &r, sent, m) != 0) {
         log_warn("sms: deferred answer to %.16s not sent", m->hash);
         turn_release(&m->turn);
         return;
     }
     log_msg_line(m, "deferred answer sent", turn_age_ms(&m->turn));
-    record_out(m, reply, turn_age_ms(&m->turn));
 }
 
 /* Render template id with n values in the message's language and deliver it. */
@@ -275,7 +241,7 @@ static void on_deadline(struct turn *t)
 {
     struct msg *m = (struct msg *)t;
 
-    if (m->waiting && m->gw == GW_KANNEL && S.can_send) {
+    if (m->waiting && m->gw == GW_KANNEL && outbox_can_send()) {
         /* Acknowledge now (an empty body sends nothing) and record the message; the
          * answer follows through sendsms once the directory is there. */
         struct http_request *req = turn_take(&m->turn);
@@ -593,14 +559,7 @@ static int can_take(struct http_request *req)
         http_reply_error(req, 503, "unavailable", "SMS is not available.");
         return 0;
     }
-    if (!journal_room(SMS_RECORDS_MAX)) {
-        /* Nothing is acknowledged that could not be recorded: the gateway retries. */
-        journal_refused();
-        http_add_header(req, "Retry-After", "5");
-        http_reply_error(req, 503, "busy", "Too many messages right now; please retry.");
-        return 0;
-    }
-    return 1;
+    return turn_room(req, SMS_RECORDS_MAX, "messages");
 }
 
 static void webhook(struct http_request *req, enum gw gw)
@@ -656,7 +615,7 @@ int sms_register(void)
 
     if (registered)
         return 0;
-    if (journal_register(&messages_stream) != 0 || journal_register(&subscriptions_stream) != 0)
+    if (outbox_register() != 0 || journal_register(&subscriptions_stream) != 0)
         return -1;
     registered = 1;
     return 0;
@@ -683,15 +642,14 @@ int sms_init(struct event_base *base, const struct config *cfg)
     S.limit.limit = cfg->sms_rate_per_hour > 0 ? cfg->sms_rate_per_hour : 10;
     S.limit.window_s = SMS_RATE_WINDOW;
     S.twilio_token = cfg->twilio_auth_token != NULL ? xstrdup(cfg->twilio_auth_token) : NULL;
-    S.public_url = cfg->sms_public_url != NULL ? xstrdup(cfg->sms_public_url) : NULL;
+    S.public_url = cfg->public_url != NULL ? xstrdup(cfg->public_url) : NULL;
     S.json_from = xstrdup(cfg->sms_json_from != NULL ? cfg->sms_json_from : "from");
     S.json_text = xstrdup(cfg->sms_json_text != NULL ? cfg->sms_json_text : "text");
     S.json_id = xstrdup(cfg->sms_json_id != NULL ? cfg->sms_json_id : "id");
     S.json.from = S.json_from;
     S.json.text = S.json_text;
     S.json.id = S.json_id;
-    sendsms_opts_init(&S.send, cfg);
-    S.can_send = S.send.url != NULL;
+    outbox_init(cfg);
     S.started = 1;
     return 0;
 }

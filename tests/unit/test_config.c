@@ -235,7 +235,7 @@ static void test_sms_keys(void **state)
     assert_string_equal(cfg->kannel_sendsms_user, "hisaab");
     assert_null(cfg->kannel_sendsms_from);
     assert_null(cfg->kannel_sendsms_url);
-    assert_null(cfg->sms_public_url);
+    assert_null(cfg->public_url);
     assert_null(cfg->twilio_auth_token);
     assert_null(cfg->kannel_sendsms_password);
     config_free(cfg);
@@ -252,7 +252,7 @@ static void test_sms_keys(void **state)
     assert_string_equal(cfg->sms_json_to, "dest");
     assert_string_equal(cfg->sms_json_text, "message");
     assert_string_equal(cfg->sms_json_id, "msgid");
-    assert_string_equal(cfg->sms_public_url, "https://sms.example.in");
+    assert_string_equal(cfg->public_url, "https://sms.example.in");
     assert_string_equal(cfg->kannel_sendsms_url, "http://127.0.0.1:13013/cgi-bin/sendsms");
     assert_string_equal(cfg->kannel_sendsms_user, "hs");
     assert_string_equal(cfg->kannel_sendsms_from, "HISAAB");
