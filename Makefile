@@ -73,8 +73,13 @@ unit: all $(UNIT_BIN)
 blackbox: all
 	@./tests/run-all --blackbox
 
-bench: deps all
+bench: deps all $(B)/bench_voice
 	@./tests/bench/run
+
+# The voice summary's assembly timed on the clip library (tests/bench/bench_voice.c).
+$(B)/bench_voice: tests/bench/bench_voice.c $(B)/libetl.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Parse+clean speed of libetl on a generated national-size CSV (400,000 records).
 $(B)/bench_parse: tests/bench/bench_parse.c $(B)/libetl.a $(B)/libcore.a

@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "api/api_admin.h"
+#include "api/api_audio.h"
 #include "api/api_export.h"
 #include "api/api_health.h"
 #include "backend/curlm.h"
@@ -23,9 +24,12 @@
 #include "data/directory.h"
 #include "data/journal.h"
 #include "data/version.h"
+#include "media/clips.h"
 #include "net/config.h"
 #include "net/debug.h"
 #include "sms/sms.h"
+#include "voice/callback.h"
+#include "voice/voice.h"
 
 /* Postgres connections each worker opens. */
 #define APP_PG_POOL 4
@@ -53,6 +57,20 @@ static const struct handler_entry handlers[] = {
     {"sms_kannel", (void *)sms_kannel},
     {"sms_twilio", (void *)sms_twilio},
     {"sms_generic", (void *)sms_generic},
+    {"api_voice", (void *)api_voice},
+    {"api_audio_district", (void *)api_audio_district},
+    {"api_audio_clip", (void *)api_audio_clip},
+    {"voice_twilio", (void *)voice_twilio},
+    {"voice_plivo", (void *)voice_plivo},
+    {"voice_vxml", (void *)voice_vxml},
+    {"voice_exotel_passthru", (void *)voice_exotel_passthru},
+    {"voice_exotel_greeting", (void *)voice_exotel_greeting},
+    {"voice_twilio_status", (void *)voice_twilio_status},
+    {"voice_exotel_status", (void *)voice_exotel_status},
+    {"voice_plivo_status", (void *)voice_plivo_status},
+    {"missedcall_twilio", (void *)callback_twilio},
+    {"missedcall_exotel", (void *)callback_exotel},
+    {"missedcall_generic", (void *)callback_generic},
     {NULL, NULL},
 };
 
@@ -105,7 +123,7 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
         goto fail;
     up = UP_BACKENDS;
     /* Every stream is declared before the journal replays what an earlier run spooled. */
-    if (memory_init() != 0 || sms_register() != 0)
+    if (memory_init() != 0 || sms_register() != 0 || voice_register() != 0)
         goto fail;
     memset(&jo, 0, sizeof(jo));
     jo.spool_dir = cfg->spool_dir;
@@ -123,7 +141,8 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
         goto fail;
     up = UP_DATA;
     api_health_init(cfg);
-    if (api_init(base, cfg) != 0 || sms_init(base, cfg) != 0)
+    if (api_init(base, cfg) != 0 || api_audio_init(cfg) != 0 || sms_init(base, cfg) != 0 ||
+        voice_init(base, cfg) != 0)
         goto fail;
     up = UP_CHANNELS;
     return 0;
@@ -135,7 +154,9 @@ fail:
 void app_worker_exit(void)
 {
     if (up >= UP_CHANNELS) {
+        voice_exit();
         sms_exit();
+        api_audio_exit();
         api_exit();
     }
     if (up >= UP_DATA) {
@@ -154,6 +175,28 @@ void app_worker_exit(void)
         pg_shutdown();
     }
     up = UP_NONE;
+}
+
+int app_preload(const struct config *cfg)
+{
+    const char *dir = cfg->audio_dir != NULL ? cfg->audio_dir : "audio";
+    const char *ids[512];
+    char err[512];
+    unsigned i, n = 0;
+
+    /* Once, in the master: the workers share the clip library copy-on-write. */
+    if (clips_load(dir, err, sizeof(err)) != 0) {
+        log_error("audio: %s", err);
+        return -1;
+    }
+    for (i = 0; n < sizeof(ids) / sizeof(ids[0]) && (ids[n] = voice_clip_at(i)) != NULL; i++)
+        n++;
+    if (clips_require(ids, n, err, sizeof(err)) != 0) {
+        log_error("audio: %s", err);
+        return -1;
+    }
+    log_info("audio: %zu clips (%zu KB) from %s", clips_count(), clips_bytes() / 1024, dir);
+    return 0;
 }
 
 void *app_handler_lookup(const char *name)

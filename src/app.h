@@ -9,6 +9,11 @@
 struct config;
 struct event_base;
 
+/* Called once in the master before the workers fork (and by -t): loads what every worker
+ * shares read-only, the clip library (audio_dir), and checks it has every clip the voice
+ * channel needs. Returns 0, or -1 with the reason logged (the server does not start). */
+int app_preload(const struct config *cfg) __attribute__((warn_unused_result));
+
 /* Called in each worker after fork, before serving. Returns 0 or -1 (worker exits). */
 int app_worker_init(struct event_base *base, const struct config *cfg)
     __attribute__((warn_unused_result));

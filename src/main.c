@@ -20,6 +20,7 @@
 #include "app.h"
 #include "net/config.h"
 #include "core/log.h"
+#include "media/clips.h"
 #include "net/master.h"
 #include "net/metrics.h"
 #include "net/router.h"
@@ -113,6 +114,11 @@ int main(int argc, char **argv)
         goto fail;
     }
     if (test) {
+        if (app_preload(cfg) != 0) {
+            snprintf(err, sizeof(err), "%s: the clip library in '%s' is not usable (see above)",
+                     path, cfg->audio_dir != NULL ? cfg->audio_dir : "audio");
+            goto fail;
+        }
         printf("hisaab: configuration file %s test is successful\n", path);
         rc = 0;
         goto out;
@@ -127,6 +133,12 @@ int main(int argc, char **argv)
     }
     if (cfg->secret == NULL || cfg->secret[0] == '\0')
         log_warn("insecure_dev: HISAAB_SECRET is not set; phone hashes are unkeyed");
+    /* Before the workers fork: they share the clip library. */
+    if (app_preload(cfg) != 0) {
+        fprintf(stderr, "hisaab: the clip library in '%s' is not usable (see above)\n",
+                cfg->audio_dir != NULL ? cfg->audio_dir : "audio");
+        goto out;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (metrics_init() != 0)
         goto out;
@@ -155,6 +167,7 @@ fail:
 out:
     for (i = 0; i < nfds; i++)
         close(fds[i]);
+    clips_free();
     router_free(router);
     config_free(cfg);
     return rc;

@@ -328,7 +328,7 @@ static int query(struct api_call *c)
 
 /* A district as every endpoint shows it (DISTRICT_OBJ of data/district_sql.h), and
  * has_data. A district known only from the LGD reference has no id. */
-static json_t *district_json(const struct dir_district *row, int lang)
+json_t *api_district_json(const struct dir_district *row, int lang)
 {
     json_t *o = json_object();
 
@@ -391,7 +391,7 @@ static void search_answer(struct api_call *c, const struct directory *d, int lan
 
         if (state != 0 && (row->has_id ? row->state_code : row->nrega_state) != state)
             continue;
-        json_array_append_new(list, district_json(row, lang));
+        json_array_append_new(list, api_district_json(row, lang));
     }
     answer_json(c, list);
 }
@@ -408,13 +408,14 @@ static void nearby_answer(struct api_call *c, const struct directory *d, int lan
         api_reply_not_found(c->req, c->not_found);
         return;
     }
-    data = json_pack("{s:o, s:f, s:b}", "district", district_json(row, lang), "distance_km",
+    data = json_pack("{s:o, s:f, s:b}", "district", api_district_json(row, lang), "distance_km",
                      km1(km), "has_data", geo_has_data(row));
     near = geo_has_data(row) ? NULL : geo_nearest(d, c->lat, c->lon, 1, &km2);
     json_object_set_new(data, "nearest_with_data",
-                        near != NULL ? json_pack("{s:o, s:f}", "district",
-                                                 district_json(near, lang), "distance_km", km1(km2))
-                                     : json_null());
+                        near != NULL
+                            ? json_pack("{s:o, s:f}", "district", api_district_json(near, lang),
+                                        "distance_km", km1(km2))
+                            : json_null());
     answer_json(c, data);
 }
 
@@ -435,7 +436,7 @@ static void pincode_answer(struct api_call *c, const struct directory *d, int la
         n = GEO_MAX_MATCHES;
     list = json_array();
     for (i = 0; i < n; i++) {
-        o = district_json(rows[i], lang);
+        o = api_district_json(rows[i], lang);
         json_object_set_new(o, "share", json_real(round(shares[i] * 10000.0) / 10000.0));
         json_array_append_new(list, o);
     }

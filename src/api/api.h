@@ -36,6 +36,10 @@
 #ifndef HISAAB_API_H
 #define HISAAB_API_H
 
+#include <jansson.h>
+
+struct dir_district;
+
 struct config;
 struct event_base;
 struct http_request;
@@ -64,5 +68,9 @@ void api_pincode(struct http_request *req);
 void api_summary(struct http_request *req);
 void api_history(struct http_request *req);
 void api_comparison(struct http_request *req);
+
+/* A district as every endpoint shows it (id, names, state, has_data), in lang (0 en,
+ * 1 hi); a new reference. For the other API modules. */
+json_t *api_district_json(const struct dir_district *row, int lang);
 
 #endif

@@ -26,7 +26,7 @@ void exotel_calls_opts_init(struct exotel_calls_opts *o)
     o->api_base = nonempty(getenv("EXOTEL_API_BASE"));
     if (o->api_base == NULL)
         o->api_base = EXOTEL_API_BASE_DEFAULT;
-    o->account_sid = nonempty(getenv("EXOTEL_ACCOUNT_SID"));
+    o->account_sid = nonempty(getenv("EXOTEL_SID"));
     o->api_key = nonempty(getenv("EXOTEL_API_KEY"));
     o->api_token = nonempty(getenv("EXOTEL_API_TOKEN"));
     o->caller_id = nonempty(getenv("EXOTEL_CALLER_ID"));

@@ -14,7 +14,7 @@
  *
  * Settings come from the environment: EXOTEL_API_BASE (default https://api.exotel.com,
  * the Singapore cluster; https://api.in.exotel.com for Mumbai; a test points it at a
- * loopback server), EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY, EXOTEL_API_TOKEN,
+ * loopback server), EXOTEL_SID, EXOTEL_API_KEY, EXOTEL_API_TOKEN,
  * EXOTEL_CALLER_ID and EXOTEL_APP_ID. The key and token are never logged.
  */
 #ifndef HISAAB_GATEWAY_EXOTEL_CALLS_H

@@ -359,7 +359,7 @@ class GeographyTest(unittest.TestCase):
 
     def test_applies_after_001_to_007_and_again_without_change(self):
         self.assertIn("applied 008_geography.sql", self.migrate.stderr)
-        self.assertEqual(self.q1("SELECT max(version) FROM schema_migrations"), "8")
+        self.assertGreaterEqual(int(self.q1("SELECT max(version) FROM schema_migrations")), 8)
         self.assertEqual(self.second.returncode, 0, self.second.stderr)
         tags = [line for line in self.second.stdout.splitlines()
                 if line.startswith(("INSERT", "UPDATE"))]

@@ -48,6 +48,7 @@ domain * {
 	}
 }
 hisaab {
+	audio_dir %(audio)s
 	max_body_bytes 1000
 	drain_timeout_seconds %(drain)d
 	header_timeout_seconds 5
@@ -97,7 +98,8 @@ class Server:
         self.port = harness.free_port()
         self.conf = os.path.join(self.dir, "kore.conf")
         with open(self.conf, "w") as f:
-            f.write(CONF % {"port": self.port, "workers": workers, "drain": drain})
+            f.write(CONF % {"port": self.port, "workers": workers, "drain": drain,
+                           "audio": os.path.join(harness.ROOT, "audio")})
         env = dict(os.environ)
         env.setdefault("HISAAB_SECRET", "server-test-secret")
         env.pop("HISAAB_TEST_HANDLERS", None)
@@ -211,6 +213,30 @@ class ConfigTest(unittest.TestCase):
         self.srv.env = env
         self.srv.start()
         self.assertIn("unkeyed", self.srv.wait_log(r"insecure_dev: .*unkeyed").group(0))
+
+    def test_missing_clip_stops_the_server_naming_it(self):
+        audio = os.path.join(self.srv.dir, "audio")
+        shutil.copytree(os.path.join(harness.ROOT, "audio"), audio)
+        os.remove(os.path.join(audio, "en", "q_pin.wav"))
+        with open(self.srv.conf) as f:
+            conf = f.read()
+        bad = os.path.join(self.srv.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write(re.sub(r"(?m)^\taudio_dir .*$", "\taudio_dir " + audio, conf))
+        for args in (["-t"], []):
+            p = subprocess.run([HISAAB, "-c", bad] + args, capture_output=True, text=True,
+                               timeout=20, env=self.srv.env, cwd=self.srv.dir)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("clip en/q_pin", p.stderr)
+        # A clip listed but not needed by the flows, missing from one language: refused too.
+        with open(os.path.join(audio, "clips.tsv"), "a") as f:
+            f.write("q_extra\ten\tan extra clip\trecorded\n")
+        shutil.copy(os.path.join(harness.ROOT, "audio", "en", "q_pin.wav"),
+                    os.path.join(audio, "en", "q_pin.wav"))
+        p = subprocess.run([HISAAB, "-c", bad, "-t"], capture_output=True, text=True, timeout=20,
+                           env=self.srv.env, cwd=self.srv.dir)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("q_extra", p.stderr)
 
     def test_missing_file(self):
         p = subprocess.run([HISAAB, "-c", os.path.join(self.srv.dir, "nope.conf"), "-t"],

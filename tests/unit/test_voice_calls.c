@@ -210,7 +210,7 @@ static void clear_env(void)
 {
     static const char *const names[] = {
         "TWILIO_API_BASE",  "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID",
-        "EXOTEL_API_BASE",  "EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY",    "EXOTEL_API_TOKEN",
+        "EXOTEL_API_BASE",  "EXOTEL_SID",         "EXOTEL_API_KEY",    "EXOTEL_API_TOKEN",
         "EXOTEL_CALLER_ID", "EXOTEL_APP_ID",
     };
     size_t i;
@@ -259,7 +259,7 @@ static void test_opts_from_the_environment(void **state)
     assert_null(x.caller_id);
     assert_null(x.app_id);
     setenv("EXOTEL_API_BASE", "https://api.in.exotel.com", 1);
-    setenv("EXOTEL_ACCOUNT_SID", "hisaab1", 1);
+    setenv("EXOTEL_SID", "hisaab1", 1);
     setenv("EXOTEL_API_KEY", "k", 1);
     setenv("EXOTEL_API_TOKEN", "t", 1);
     setenv("EXOTEL_CALLER_ID", "0803", 1);
