@@ -79,3 +79,4 @@ CREATE INDEX IF NOT EXISTS voice_callbacks_due ON voice_callbacks (due_at) WHERE
 CREATE INDEX IF NOT EXISTS voice_callbacks_number ON voice_callbacks (phone_hash, requested_at);
 CREATE INDEX IF NOT EXISTS voice_callbacks_call ON voice_callbacks (call_id) WHERE call_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS voice_callbacks_dialed ON voice_callbacks (dialed_at) WHERE dialed_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS voice_callbacks_finished ON voice_callbacks (finished_at) WHERE finished_at IS NOT NULL;

@@ -93,9 +93,20 @@ static int not_modified(struct http_request *req, const char *etag)
     return h != NULL && (strcmp(h, "*") == 0 || strstr(h, etag) != NULL);
 }
 
-/* Answer with a WAV body (or its range), as api_audio.h says. */
+static void keep_clip(void *arg)
+{
+    (void)arg; /* the clip library outlives every reply */
+}
+
+static void release_summary(void *arg)
+{
+    voicesum_release(arg);
+}
+
+/* Answer with a WAV body (or its range), as api_audio.h says, without copying it: a clip
+ * lives as long as the worker; a summary (vs, may be NULL) is held until written. */
 static void serve_wav(struct http_request *req, const unsigned char *data, size_t len,
-                      const char *etag, const char *cache_control)
+                      const char *etag, const char *cache_control, const struct voicesum *vs)
 {
     const char *range = http_header(req, "Range"), *if_range = http_header(req, "If-Range");
     char cr[96];
@@ -119,12 +130,19 @@ static void serve_wav(struct http_request *req, const unsigned char *data, size_
         return;
     }
     if (r == 0) {
-        http_reply(req, 200, "audio/wav", data, len);
-        return;
+        a = 0;
+        b = len - 1;
+    } else {
+        snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", a, b, len);
+        http_add_header(req, "Content-Range", cr);
     }
-    snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", a, b, len);
-    http_add_header(req, "Content-Range", cr);
-    http_reply(req, 206, "audio/wav", data + a, b - a + 1);
+    if (vs != NULL) {
+        voicesum_hold(vs);
+        http_reply_ref(req, r == 0 ? 200 : 206, "audio/wav", data + a, b - a + 1, release_summary,
+                       (void *)vs);
+    } else {
+        http_reply_ref(req, r == 0 ? 200 : 206, "audio/wav", data + a, b - a + 1, keep_clip, NULL);
+    }
 }
 
 void api_audio_clip(struct http_request *req)
@@ -150,7 +168,7 @@ void api_audio_clip(struct http_request *req)
         http_reply_error(req, 404, "unknown_clip", "There is no such clip.");
         return;
     }
-    serve_wav(req, c->wav, c->wav_len, c->etag, CLIP_CACHE_CONTROL);
+    serve_wav(req, c->wav, c->wav_len, c->etag, CLIP_CACHE_CONTROL, NULL);
 }
 
 /* The district and language of a summary request, or 0 when answered (error). */
@@ -252,7 +270,7 @@ static void district_answer(struct http_request *req, int code, enum i18n_lang l
 
     if (summary_row(req, code, lang, &vs) == NULL)
         return;
-    serve_wav(req, vs->wav, vs->wav_len, vs->etag, A.summary_cc);
+    serve_wav(req, vs->wav, vs->wav_len, vs->etag, A.summary_cc, vs);
 }
 
 void api_audio_district(struct http_request *req)

@@ -15,7 +15,7 @@
 #define CACHE_SLOTS 1024
 
 static struct {
-    struct voicesum *e;
+    struct voicesum **e;
     size_t n, cap;
     size_t bytes;
     unsigned long long tick;
@@ -90,14 +90,34 @@ enum voicesum_status voicesum_make(const struct dir_district *row, enum i18n_lan
     return VOICESUM_OK;
 }
 
+void voicesum_hold(const struct voicesum *s)
+{
+    ((struct voicesum *)s)->refs++;
+}
+
+void voicesum_release(const struct voicesum *cs)
+{
+    struct voicesum *s = (struct voicesum *)cs;
+
+    if (--s->refs > 0)
+        return;
+    voicesum_free(s);
+    free(s);
+}
+
+/* Out of the cache (still alive while a reply holds it). */
+static void evict(size_t i)
+{
+    C.bytes -= C.e[i]->wav_len;
+    voicesum_release(C.e[i]);
+    C.e[i] = C.e[C.n - 1];
+    C.n--;
+}
+
 static void drop_all(void)
 {
-    size_t i;
-
-    for (i = 0; i < C.n; i++)
-        voicesum_free(&C.e[i]);
-    C.n = 0;
-    C.bytes = 0;
+    while (C.n > 0)
+        evict(C.n - 1);
 }
 
 /* Room for one more of `bytes`: the least recently used go first. */
@@ -107,19 +127,16 @@ static void make_room(size_t bytes)
         size_t i, lru = 0;
 
         for (i = 1; i < C.n; i++)
-            if (C.e[i].used < C.e[lru].used)
+            if (C.e[i]->used < C.e[lru]->used)
                 lru = i;
-        C.bytes -= C.e[lru].wav_len;
-        voicesum_free(&C.e[lru]);
-        C.e[lru] = C.e[C.n - 1];
-        C.n--;
+        evict(lru);
     }
 }
 
 const struct voicesum *voicesum_get(const struct directory *d, const struct dir_district *row,
                                     enum i18n_lang lang, enum voicesum_status *st)
 {
-    struct voicesum made;
+    struct voicesum *made;
     enum voicesum_status s;
     size_t i;
 
@@ -132,27 +149,30 @@ const struct voicesum *voicesum_get(const struct directory *d, const struct dir_
         C.version = d->version;
     }
     for (i = 0; i < C.n; i++)
-        if (C.e[i].district_code == row->district_code && C.e[i].state_code == row->state_code &&
-            C.e[i].lang == lang) {
-            C.e[i].used = ++C.tick;
+        if (C.e[i]->district_code == row->district_code && C.e[i]->state_code == row->state_code &&
+            C.e[i]->lang == lang) {
+            C.e[i]->used = ++C.tick;
             *st = VOICESUM_OK;
-            return &C.e[i];
+            return C.e[i];
         }
-    if ((s = voicesum_make(row, lang, &made)) != VOICESUM_OK) {
+    made = xcalloc(1, sizeof(*made));
+    if ((s = voicesum_make(row, lang, made)) != VOICESUM_OK) {
+        free(made);
         *st = s;
         return NULL;
     }
-    made.version = d->version;
-    made.used = ++C.tick;
-    make_room(made.wav_len);
+    made->version = d->version;
+    made->used = ++C.tick;
+    made->refs = 1; /* the cache's */
+    make_room(made->wav_len);
     if (C.n == C.cap) {
         C.cap = C.cap > 0 ? C.cap * 2 : 64;
         C.e = xrealloc(C.e, C.cap * sizeof(*C.e));
     }
-    C.e[C.n] = made;
-    C.bytes += made.wav_len;
+    C.e[C.n++] = made;
+    C.bytes += made->wav_len;
     *st = VOICESUM_OK;
-    return &C.e[C.n++];
+    return made;
 }
 
 static void on_directory(void *arg, const struct directory *d)

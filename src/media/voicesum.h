@@ -36,6 +36,7 @@ struct voicesum {
     char etag[20];
     long long version;       /* of the directory it was made from */
     unsigned long long used; /* for the LRU */
+    int refs;                /* the cache's and each reply's still writing it */
 };
 
 /* Why there is no summary. */
@@ -52,6 +53,11 @@ enum voicesum_status {
  */
 const struct voicesum *voicesum_get(const struct directory *d, const struct dir_district *row,
                                     enum i18n_lang lang, enum voicesum_status *st);
+
+/* Keep a summary from voicesum_get() alive past the next call (a reply still writing its
+ * WAV); each hold is released once. */
+void voicesum_hold(const struct voicesum *s);
+void voicesum_release(const struct voicesum *s);
 
 /* Per worker: drop the cache on every new directory. Returns 0 or -1. */
 int voicesum_init(void) WUR;

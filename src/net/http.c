@@ -26,11 +26,13 @@
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -271,6 +273,31 @@ static void finish(struct http_request *req, int status, size_t len)
     }
 }
 
+/* A referenced body's owner, told once evhttp has written (or dropped) the bytes. */
+struct body_ref {
+    http_unref_fn fn;
+    void *arg;
+};
+
+static struct body_ref *ref_new(http_unref_fn fn, void *arg)
+{
+    struct body_ref *r = xmalloc(sizeof(*r));
+
+    r->fn = fn;
+    r->arg = arg;
+    return r;
+}
+
+static void unref_body(const void *data, size_t len, void *extra)
+{
+    struct body_ref *r = extra;
+
+    (void)data;
+    (void)len;
+    r->fn(r->arg);
+    free(r);
+}
+
 /* Response headers every reply carries unless the handler set its own. */
 static void default_headers(struct http_request *req, struct evkeyvalq *h)
 {
@@ -281,15 +308,35 @@ static void default_headers(struct http_request *req, struct evkeyvalq *h)
         set_default(h, "Connection", "close");
 }
 
-void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
-                size_t len)
+/* libevent writes at most 16 KB per socket-writable event unless told otherwise, so a
+ * 470 KB WAV would take thirty turns of the loop; let a big body go out in as few writes
+ * as the kernel's socket buffer allows. */
+#define HTTP_BIG_BODY (64 * 1024)
+#define HTTP_BIG_WRITE (4 * 1024 * 1024)
+
+static void big_writes(struct http_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+    struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+
+    if (bev != NULL && bufferevent_get_max_single_write(bev) < HTTP_BIG_WRITE)
+        bufferevent_set_max_single_write(bev, HTTP_BIG_WRITE);
+}
+
+/* The reply, its body copied (unref NULL) or referenced until written (unref called once
+ * when evhttp is done with it, or at once when it is not sent). */
+static void reply_body(struct http_request *req, int status, const char *content_type,
+                       const void *body, size_t len, http_unref_fn unref, void *arg)
 {
     struct evkeyvalq *h;
     char clen[32];
+    int queued = 0;
 
     if (req->replied || req->streaming) {
         log_error("http: second reply (%d) to %s %s ignored", status, req->method_name,
                   req->route != NULL ? req->route->path : "-");
+        if (unref != NULL)
+            unref(arg);
         return;
     }
     req->replied = 1;
@@ -314,12 +361,37 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
         default_headers(req, h);
         /* HEAD: the headers of the GET, Content-Length included, and no body (evhttp
          * 2.1 would send one and desynchronise a keep-alive client). */
-        if (len > 0 && req->method != CFG_METHOD_HEAD &&
-            evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len) != 0)
-            log_error("http: out of memory queueing %zu bytes", len);
+        if (len > 0 && req->method != CFG_METHOD_HEAD) {
+            struct evbuffer *out = evhttp_request_get_output_buffer(req->ev);
+
+            if (len > HTTP_BIG_BODY)
+                big_writes(req);
+            if (unref != NULL) {
+                if (evbuffer_add_reference(out, body, len, unref_body, ref_new(unref, arg)) != 0)
+                    log_error("http: out of memory queueing %zu bytes", len);
+                else
+                    queued = 1;
+            } else if (evbuffer_add(out, body, len) != 0) {
+                log_error("http: out of memory queueing %zu bytes", len);
+            }
+        }
         evhttp_send_reply(req->ev, status, NULL, NULL);
     }
+    if (unref != NULL && !queued)
+        unref(arg);
     finish(req, status, req->method == CFG_METHOD_HEAD ? (size_t)0 : len);
+}
+
+void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
+                size_t len)
+{
+    reply_body(req, status, content_type, body, len, NULL, NULL);
+}
+
+void http_reply_ref(struct http_request *req, int status, const char *content_type,
+                    const void *body, size_t len, http_unref_fn unref, void *arg)
+{
+    reply_body(req, status, content_type, body, len, unref, arg);
 }
 
 void http_reply_start(struct http_request *req, int status, const char *content_type)

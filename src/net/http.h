@@ -42,6 +42,15 @@ void http_add_header(struct http_request *req, const char *name, const char *val
 /* Send the reply and finish the request; body is copied. */
 void http_reply(struct http_request *req, int status, const char *content_type, const void *body,
                 size_t len);
+/*
+ * The same without copying the body: body must stay valid until unref(arg) is called,
+ * once, when the bytes have been written or dropped (at once for HEAD, an error or a
+ * client that has gone). For large bodies served from memory (audio).
+ */
+typedef void (*http_unref_fn)(void *arg);
+void http_reply_ref(struct http_request *req, int status, const char *content_type,
+                    const void *body, size_t len, http_unref_fn unref, void *arg);
+
 /* Reply with a JSON document (stolen: the reference is released). */
 void http_reply_json(struct http_request *req, int status, json_t *doc);
 /* Reply {"status":"error","error":{"code":code,"message":message}} with `status`. */

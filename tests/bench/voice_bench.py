@@ -33,18 +33,16 @@ WAV = "/audio/districts/1752/hi.wav"
 KEY = "bench-key"
 
 MISSED_LUA = """
-local counter = 0
-local base = 0
+-- Every request a new number and missed-call id: each thread numbers its own range.
+counter = 0
+nthreads = 0
 function setup(thread)
-  thread:set("base", base)
-  base = base + 10000000
-end
-function init(args)
-  base = tonumber(base) or 0
+  thread:set("offset", nthreads * 100000000)
+  nthreads = nthreads + 1
 end
 function request()
   counter = counter + 1
-  local n = 6000000000 + base + counter
+  local n = 6000000000 + offset + counter
   local body = '{"from":"' .. n .. '","id":"bench-' .. n .. '"}'
   return wrk.format("POST", "/missedcall/generic?key=%s", {["Content-Type"]="application/json"}, body)
 end
