@@ -20,6 +20,7 @@
 #include "channel/gate.h"
 #include "channel/limit.h"
 #include "channel/memory.h"
+#include "channel/session.h"
 #include "core/log.h"
 #include "data/directory.h"
 #include "data/journal.h"
@@ -131,7 +132,7 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
     if (journal_init(base, &jo) != 0)
         goto fail;
     up = UP_JOURNAL;
-    if (gate_init(base) != 0)
+    if (gate_init(base) != 0 || session_init(base) != 0)
         goto fail;
     up = UP_CORE;
     if (data_version_init(base, cfg->version_poll, redis) != 0 ||
@@ -164,6 +165,7 @@ void app_worker_exit(void)
         data_version_exit();
     }
     if (up >= UP_CORE) {
+        session_exit();
         gate_exit();
         limit_exit();
     }

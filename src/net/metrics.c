@@ -14,8 +14,8 @@
 #include "core/log.h"
 
 /* The exact statuses we count; anything else lands in "other". */
-static const int status_codes[] = {200, 204, 301, 302, 304, 400, 401, 403, 404,
-                                   405, 408, 413, 429, 500, 502, 503, 504};
+static const int status_codes[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403,
+                                   404, 405, 408, 413, 429, 500, 502, 503, 504};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]))
 #define STATUS_OTHER NSTATUS
 

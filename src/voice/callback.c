@@ -14,6 +14,7 @@
 #include "backend/pg.h"
 #include "channel/gate.h"
 #include "channel/phone.h"
+#include "channel/session.h"
 #include "channel/turn.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -26,7 +27,7 @@
 #include "net/form.h"
 #include "net/http.h"
 #include "voice/vflow.h"
-#include "voice/vstore.h"
+#include "voice/voice.h"
 
 /* clang-format off */
 
@@ -486,7 +487,8 @@ static void dialled(void *arg, const struct dial_result *r)
             st.callback = 1;
             buf_init(&b, 256);
             if (vflow_encode(&st, &b) != 0 ||
-                vstore_put("exotel", r->call_id, buf_cstr(&b), NULL, NULL) != 0)
+                session_put(VOICE_SESSION_SPACE, r->call_id, buf_cstr(&b), VOICE_SESSION_TTL_S,
+                            NULL, NULL) != 0)
                 log_warn("callback %lld: exotel call %s not marked as a callback", d->id,
                          r->call_id);
             buf_free(&b);

@@ -15,6 +15,7 @@
 #include "channel/memory.h"
 #include "channel/outbox.h"
 #include "channel/phone.h"
+#include "channel/session.h"
 #include "channel/turn.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -37,7 +38,6 @@
 #include "text/summary.h"
 #include "voice/callback.h"
 #include "voice/vflow.h"
-#include "voice/vstore.h"
 
 enum vprov { VP_TWILIO = 0, VP_PLIVO, VP_VXML, VP_EXOTEL };
 static const char *const prov_names[] = {"twilio", "plivo", "vxml", "exotel"};
@@ -525,10 +525,11 @@ static void run(struct vcall *c)
         c->kept.st = st;
         c->kept.step = s;
         c->kept.has_step = 1;
-        buf_init(&b, VSTORE_VALUE_MAX);
+        buf_init(&b, SESSION_VALUE_MAX);
         turn_hold(&c->turn);
         if (kept_encode(&st, &s, &b) != 0 ||
-            vstore_put(prov_names[VP_EXOTEL], c->in.call_id, buf_cstr(&b), stored, c) != 0) {
+            session_put(VOICE_SESSION_SPACE, c->in.call_id, buf_cstr(&b), VOICE_SESSION_TTL_S,
+                        stored, c) != 0) {
             turn_release(&c->turn);
             log_warn("voice: exotel call %s not kept", c->in.call_id);
         } else {
@@ -781,7 +782,7 @@ static void exotel_webhook(struct http_request *req, int greeting)
     if (greeting || q != EXOTEL_ASK_GATHER)
         c->turn.on_deadline = exotel_deadline;
     turn_hold(&c->turn);
-    if (vstore_get(prov_names[VP_EXOTEL], c->in.call_id, exotel_got, c) != 0)
+    if (session_get(VOICE_SESSION_SPACE, c->in.call_id, exotel_got, c) != 0)
         exotel_got(c, NULL); /* releases the store's reference */
 }
 
@@ -883,7 +884,7 @@ int voice_init(struct event_base *base, const struct config *cfg)
     S.public_url = cfg->public_url != NULL ? xstrdup(cfg->public_url) : NULL;
     S.key = cfg->voice_webhook_key != NULL ? xstrdup(cfg->voice_webhook_key) : NULL;
     outbox_init(cfg);
-    if (vstore_init(base) != 0 || callback_init(base, cfg) != 0)
+    if (callback_init(base, cfg) != 0)
         return -1;
     S.started = 1;
     return 0;
@@ -892,7 +893,6 @@ int voice_init(struct event_base *base, const struct config *cfg)
 void voice_exit(void)
 {
     callback_exit();
-    vstore_exit();
     free(S.secret);
     free(S.twilio_token);
     free(S.public_url);

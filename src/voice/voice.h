@@ -18,7 +18,7 @@
  * (data/geo.h) and holds the figures; the summary is the one of media/voicesum.h, played
  * from /audio/districts/{id}/{lang}.wav; every prompt is a clip of the library
  * (/audio/clips/{lang}/{id}.wav). The call's state travels in the action URLs (Twilio,
- * Plivo, VoiceXML) or in the call store (voice/vstore.h: Exotel).
+ * Plivo, VoiceXML) or in the call store (channel/session.h: Exotel).
  *
  * Every step answered is journaled once (voice_steps, and its call in voice_calls:
  * sql/009): provider call id, hashed number, direction, language, district, keys pressed
@@ -34,6 +34,10 @@ struct http_request;
 
 #define VOICE_DEADLINE_MS 1500 /* every step is answered by then (Exotel waits less) */
 #define VOICE_RECORDS_MAX 4    /* journal records one step may add */
+/* Exotel calls and callbacks not yet named are kept in the conversation store
+ * (channel/session.h) under this space, two hours after their last step. */
+#define VOICE_SESSION_SPACE "vcall:exotel"
+#define VOICE_SESSION_TTL_S 7200
 
 /* Declare the channel's journal streams; before journal_init(). Returns 0 or -1. */
 int voice_register(void) __attribute__((warn_unused_result));

@@ -1,8 +1,9 @@
 /*
- * The call store; see vstore.h. The worker's table is a fixed array, replaced oldest
- * first; each request waits at most VSTORE_WAIT_MS for Redis, then the table answers.
+ * The conversation store; see session.h. The worker's table is a fixed array: a key
+ * hashes to a run of PROBE slots, in which it lives or replaces the oldest or an expired
+ * one; each request waits at most SESSION_WAIT_MS for Redis, then the table answers.
  */
-#include "voice/vstore.h"
+#include "channel/session.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "core/mem.h"
 
 #define KEY_MAX 160
+#define PROBE 8
 
 struct local {
     char key[KEY_MAX];
@@ -24,7 +26,7 @@ struct local {
 
 static struct {
     struct event_base *base;
-    struct local t[VSTORE_LOCAL];
+    struct local t[SESSION_LOCAL];
     unsigned long long tick;
     int started;
 } V;
@@ -32,8 +34,8 @@ static struct {
 struct pending {
     int get;
     char key[KEY_MAX];
-    vstore_put_fn put_cb;
-    vstore_get_fn get_cb;
+    session_put_fn put_cb;
+    session_get_fn get_cb;
     void *arg;
     int done;
     int refs; /* Redis's answer and the timer */
@@ -48,48 +50,70 @@ static long long now_s(void)
     return (long long)ts.tv_sec;
 }
 
-static int make_key(const char *provider, const char *id, char *out)
+static int make_key(const char *space, const char *id, char *out)
 {
     size_t i;
     int n;
 
-    if (provider == NULL || id == NULL || id[0] == '\0')
+    if (space == NULL || id == NULL || id[0] == '\0')
         return -1;
     for (i = 0; id[i] != '\0'; i++)
         if ((unsigned char)id[i] <= ' ' || (unsigned char)id[i] >= 127)
             return -1;
-    n = snprintf(out, KEY_MAX, "hisaab:vcall:%s:%s", provider, id);
+    n = snprintf(out, KEY_MAX, "hisaab:%s:%s", space, id);
     return n > 0 && n < KEY_MAX ? 0 : -1;
 }
 
-static void local_put(const char *key, const char *value)
+/* FNV-1a of the key: the first slot of its run. */
+static size_t first_slot(const char *key)
 {
-    size_t i, slot = 0;
+    unsigned long long h = 1469598103934665603ULL;
+
+    for (; *key != '\0'; key++) {
+        h ^= (unsigned char)*key;
+        h *= 1099511628211ULL;
+    }
+    return (size_t)(h % SESSION_LOCAL);
+}
+
+static void local_put(const char *key, const char *value, int ttl_s)
+{
+    size_t i, at, first = first_slot(key), slot = first;
     long long now = now_s();
 
-    for (i = 0; i < VSTORE_LOCAL; i++) {
-        if (strcmp(V.t[i].key, key) == 0) {
-            slot = i;
+    for (i = 0; i < PROBE; i++) {
+        at = (first + i) % SESSION_LOCAL;
+        if (strcmp(V.t[at].key, key) == 0) {
+            slot = at;
             break;
         }
-        if (V.t[i].used < V.t[slot].used || V.t[i].expires < now)
-            slot = i;
+        if (V.t[at].used < V.t[slot].used || V.t[at].expires < now)
+            slot = at;
     }
     free(V.t[slot].value);
     snprintf(V.t[slot].key, sizeof(V.t[slot].key), "%s", key);
     V.t[slot].value = xstrdup(value);
-    V.t[slot].expires = now + VSTORE_TTL_S;
+    V.t[slot].expires = now + ttl_s;
     V.t[slot].used = ++V.tick;
+}
+
+static struct local *local_find(const char *key)
+{
+    size_t i, at, first = first_slot(key);
+
+    for (i = 0; i < PROBE; i++) {
+        at = (first + i) % SESSION_LOCAL;
+        if (V.t[at].value != NULL && strcmp(V.t[at].key, key) == 0)
+            return &V.t[at];
+    }
+    return NULL;
 }
 
 static const char *local_get(const char *key)
 {
-    size_t i;
+    struct local *l = local_find(key);
 
-    for (i = 0; i < VSTORE_LOCAL; i++)
-        if (V.t[i].value != NULL && strcmp(V.t[i].key, key) == 0)
-            return V.t[i].expires >= now_s() ? V.t[i].value : NULL;
-    return NULL;
+    return l != NULL && l->expires >= now_s() ? l->value : NULL;
 }
 
 static void release(struct pending *p)
@@ -122,7 +146,7 @@ static void on_reply(void *arg, const redisReply *r, const char *err)
         finish(p, err == NULL && r != NULL && r->type == REDIS_REPLY_STRING ? r->str : NULL, 0);
     } else {
         if (err != NULL)
-            log_debug("vstore: redis: %s", err);
+            log_debug("session: redis: %s", err);
         finish(p, NULL, err == NULL);
     }
     release(p);
@@ -141,7 +165,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 static struct pending *pending_new(int get, const char *key)
 {
     struct pending *p = xcalloc(1, sizeof(*p));
-    struct timeval tv = {0, VSTORE_WAIT_MS * 1000};
+    struct timeval tv = {0, SESSION_WAIT_MS * 1000};
 
     p->get = get;
     snprintf(p->key, sizeof(p->key), "%s", key);
@@ -159,33 +183,34 @@ static struct pending *pending_new(int get, const char *key)
     return p;
 }
 
-int vstore_put(const char *provider, const char *id, const char *value, vstore_put_fn cb, void *arg)
+int session_put(const char *space, const char *id, const char *value, int ttl_s, session_put_fn cb,
+                void *arg)
 {
     char key[KEY_MAX], ttl[16];
     struct pending *p;
 
-    if (!V.started || value == NULL || strlen(value) > VSTORE_VALUE_MAX ||
-        make_key(provider, id, key) != 0)
+    if (!V.started || value == NULL || strlen(value) > SESSION_VALUE_MAX || ttl_s <= 0 ||
+        make_key(space, id, key) != 0)
         return -1;
-    local_put(key, value);
+    local_put(key, value, ttl_s);
     p = pending_new(0, key);
     p->put_cb = cb;
     p->arg = arg;
-    snprintf(ttl, sizeof(ttl), "%d", VSTORE_TTL_S);
+    snprintf(ttl, sizeof(ttl), "%d", ttl_s);
     p->refs++;
     if (rds_command(on_reply, p, "SET %s %s EX %s", key, value, ttl) != 0)
         p->refs--; /* the timer answers (ok 0) */
     return 0;
 }
 
-int vstore_get(const char *provider, const char *id, vstore_get_fn cb, void *arg)
+int session_get(const char *space, const char *id, session_get_fn cb, void *arg)
 {
     char key[KEY_MAX];
     struct pending *p;
 
     if (!V.started || cb == NULL)
         return -1;
-    if (make_key(provider, id, key) != 0) {
+    if (make_key(space, id, key) != 0) {
         key[0] = '\0'; /* nothing can be kept under it: answers NULL */
     }
     p = pending_new(1, key);
@@ -199,7 +224,31 @@ int vstore_get(const char *provider, const char *id, vstore_get_fn cb, void *arg
     return 0;
 }
 
-int vstore_init(struct event_base *base)
+static void dropped(void *arg, const redisReply *r, const char *err)
+{
+    (void)arg;
+    (void)r;
+    if (err != NULL)
+        log_debug("session: redis: %s", err);
+}
+
+void session_drop(const char *space, const char *id)
+{
+    char key[KEY_MAX];
+    struct local *l;
+
+    if (!V.started || make_key(space, id, key) != 0)
+        return;
+    l = local_find(key);
+    if (l != NULL) {
+        free(l->value);
+        memset(l, 0, sizeof(*l));
+    }
+    if (rds_command(dropped, NULL, "DEL %s", key) != 0)
+        log_debug("session: %s not dropped from redis", key);
+}
+
+int session_init(struct event_base *base)
 {
     memset(&V, 0, sizeof(V));
     V.base = base;
@@ -207,11 +256,13 @@ int vstore_init(struct event_base *base)
     return 0;
 }
 
-void vstore_exit(void)
+void session_exit(void)
 {
     size_t i;
 
-    for (i = 0; i < VSTORE_LOCAL; i++)
+    if (!V.started)
+        return;
+    for (i = 0; i < SESSION_LOCAL; i++)
         free(V.t[i].value);
     memset(&V, 0, sizeof(V));
 }
