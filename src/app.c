@@ -29,6 +29,7 @@
 #include "net/config.h"
 #include "net/debug.h"
 #include "sms/sms.h"
+#include "ussd/ussd.h"
 #include "voice/callback.h"
 #include "voice/voice.h"
 
@@ -72,6 +73,8 @@ static const struct handler_entry handlers[] = {
     {"missedcall_twilio", (void *)callback_twilio},
     {"missedcall_exotel", (void *)callback_exotel},
     {"missedcall_generic", (void *)callback_generic},
+    {"ussd_at", (void *)ussd_at},
+    {"ussd_session", (void *)ussd_session},
     {NULL, NULL},
 };
 
@@ -124,7 +127,7 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
         goto fail;
     up = UP_BACKENDS;
     /* Every stream is declared before the journal replays what an earlier run spooled. */
-    if (memory_init() != 0 || sms_register() != 0 || voice_register() != 0)
+    if (memory_init() != 0 || sms_register() != 0 || voice_register() != 0 || ussd_register() != 0)
         goto fail;
     memset(&jo, 0, sizeof(jo));
     jo.spool_dir = cfg->spool_dir;
@@ -143,7 +146,7 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
     up = UP_DATA;
     api_health_init(cfg);
     if (api_init(base, cfg) != 0 || api_audio_init(cfg) != 0 || sms_init(base, cfg) != 0 ||
-        voice_init(base, cfg) != 0)
+        voice_init(base, cfg) != 0 || ussd_init(base, cfg) != 0)
         goto fail;
     up = UP_CHANNELS;
     return 0;
@@ -155,6 +158,7 @@ fail:
 void app_worker_exit(void)
 {
     if (up >= UP_CHANNELS) {
+        ussd_exit();
         voice_exit();
         sms_exit();
         api_audio_exit();

@@ -164,6 +164,25 @@ struct config {
     int callback_daily_minutes;      /* outbound minutes per India day, 0 = no cap (600) */
     char *callback_retry_minutes;    /* retries after busy / no answer / failed: minutes
                                         after each attempt, "5,30" (default) or none */
+
+    /* The USSD channel (src/ussd/ussd.h, src/gateway/ussd.h). */
+    int ussd_deadline_ms;         /* ussd_deadline_ms: every screen answered by then (5000) */
+    int ussd_gsm_limit;           /* ussd_gsm_limit: GSM-7 characters of a screen (182) */
+    int ussd_ucs2_limit;          /* ussd_ucs2_limit: UCS-2 characters of a screen (80) */
+    int ussd_sessions_per_hour;   /* ussd_sessions_per_hour: sessions per number per hour (30) */
+    int ussd_retry_ms;            /* ussd_retry_ms: a session-style request repeating the
+                                     last input within this is a retry (3000) */
+    char *ussd_session_id;        /* ussd_session_id: the session id's field ("sessionid") */
+    char *ussd_session_msisdn;    /* ussd_session_msisdn: the number's field ("msisdn") */
+    char *ussd_session_input;     /* ussd_session_input: this screen's input field ("msg") */
+    char *ussd_session_new;       /* ussd_session_new: the new/continue flag's field ("type") */
+    char *ussd_session_new_value; /* ussd_session_new_value: its value for new ("1") */
+    char *ussd_session_reply;     /* ussd_session_reply header|json (header) */
+    char *ussd_session_flag;      /* ussd_session_flag: the header or JSON field saying
+                                     continue or end ("X-USSD-Continue") */
+    char *ussd_session_text;      /* ussd_session_text: JSON reply's screen field ("msg") */
+    char *ussd_session_continue;  /* ussd_session_continue: the flag's value to go on ("1") */
+    char *ussd_session_end;       /* ussd_session_end: the flag's value to end ("0") */
 };
 
 #define CONFIG_RETRIES_MAX 8

@@ -83,6 +83,7 @@ static const char *const pg_prefixes[] = {"postgresql://", "postgres://", NULL};
 static const char *const redis_prefixes[] = {"redis://", NULL};
 static const char *const http_prefixes[] = {"http://", "https://", NULL};
 static const char *const callback_providers[] = {"twilio", "exotel", NULL};
+static const char *const ussd_replies[] = {"header", "json", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -124,6 +125,21 @@ static const struct key hisaab_keys[] = {
     {"callback_calls_per_minute", K_INT, OFF(callback_calls_per_minute), 1, 100000, NULL, NULL},
     {"callback_daily_minutes", K_INT, OFF(callback_daily_minutes), 0, 10000000, NULL, NULL},
     {"callback_retry_minutes", K_STR, OFF(callback_retry_minutes), 0, 0, NULL, NULL},
+    {"ussd_deadline_ms", K_INT, OFF(ussd_deadline_ms), 200, 60000, NULL, NULL},
+    {"ussd_gsm_limit", K_INT, OFF(ussd_gsm_limit), 40, 1000, NULL, NULL},
+    {"ussd_ucs2_limit", K_INT, OFF(ussd_ucs2_limit), 40, 1000, NULL, NULL},
+    {"ussd_sessions_per_hour", K_INT, OFF(ussd_sessions_per_hour), 1, 100000, NULL, NULL},
+    {"ussd_retry_ms", K_INT, OFF(ussd_retry_ms), 0, 60000, NULL, NULL},
+    {"ussd_session_id", K_STR, OFF(ussd_session_id), 0, 0, NULL, NULL},
+    {"ussd_session_msisdn", K_STR, OFF(ussd_session_msisdn), 0, 0, NULL, NULL},
+    {"ussd_session_input", K_STR, OFF(ussd_session_input), 0, 0, NULL, NULL},
+    {"ussd_session_new", K_STR, OFF(ussd_session_new), 0, 0, NULL, NULL},
+    {"ussd_session_new_value", K_STR, OFF(ussd_session_new_value), 0, 0, NULL, NULL},
+    {"ussd_session_reply", K_STR, OFF(ussd_session_reply), 0, 0, ussd_replies, NULL},
+    {"ussd_session_flag", K_STR, OFF(ussd_session_flag), 0, 0, NULL, NULL},
+    {"ussd_session_text", K_STR, OFF(ussd_session_text), 0, 0, NULL, NULL},
+    {"ussd_session_continue", K_STR, OFF(ussd_session_continue), 0, 0, NULL, NULL},
+    {"ussd_session_end", K_STR, OFF(ussd_session_end), 0, 0, NULL, NULL},
     {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
     {"kannel_sendsms_from", K_STR, OFF(kannel_sendsms_from), 0, 0, NULL, NULL},
@@ -224,6 +240,21 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->callback_calls_per_minute = 30;
     cfg->callback_daily_minutes = 600;
     cfg->callback_retry_minutes = xstrdup("5,30");
+    cfg->ussd_deadline_ms = 5000;
+    cfg->ussd_gsm_limit = 182;
+    cfg->ussd_ucs2_limit = 80;
+    cfg->ussd_sessions_per_hour = 30;
+    cfg->ussd_retry_ms = 3000;
+    cfg->ussd_session_id = xstrdup("sessionid");
+    cfg->ussd_session_msisdn = xstrdup("msisdn");
+    cfg->ussd_session_input = xstrdup("msg");
+    cfg->ussd_session_new = xstrdup("type");
+    cfg->ussd_session_new_value = xstrdup("1");
+    cfg->ussd_session_reply = xstrdup("header");
+    cfg->ussd_session_flag = xstrdup("X-USSD-Continue");
+    cfg->ussd_session_text = xstrdup("msg");
+    cfg->ussd_session_continue = xstrdup("1");
+    cfg->ussd_session_end = xstrdup("0");
 }
 
 /* A string value: one of k->choices and k->prefixes if given, and no secret in it. */
@@ -352,6 +383,16 @@ void config_hisaab_free(struct config *cfg)
     free(cfg->callback_provider);
     free(cfg->callback_quiet_hours);
     free(cfg->callback_retry_minutes);
+    free(cfg->ussd_session_id);
+    free(cfg->ussd_session_msisdn);
+    free(cfg->ussd_session_input);
+    free(cfg->ussd_session_new);
+    free(cfg->ussd_session_new_value);
+    free(cfg->ussd_session_reply);
+    free(cfg->ussd_session_flag);
+    free(cfg->ussd_session_text);
+    free(cfg->ussd_session_continue);
+    free(cfg->ussd_session_end);
     free(cfg->voice_webhook_key);
     free(cfg->kannel_sendsms_url);
     free(cfg->kannel_sendsms_user);

@@ -260,14 +260,15 @@ out:
 }
 
 /* Every language has the same IDs with the same variables in the same segments. */
-static int check_same_shape(struct table **tb, char *const *paths, char *err, size_t errlen)
+static int check_same_shape(struct table **tb, size_t ntb, char *const *paths, char *err,
+                            size_t errlen)
 {
     char why[128];
     const struct tmpl *a, *b;
     size_t i;
     int l;
 
-    for (l = 1; l < I18N_NLANGS; l++) {
+    for (l = 1; l < (int)ntb; l++) {
         if (tb[l]->n != tb[0]->n) {
             /* find the ID that one side lacks, to name it */
             for (i = 0; i < tb[0]->n; i++)
@@ -328,7 +329,7 @@ int i18n_load(const char *dir, char *err, size_t errlen)
         if (load_file(paths[l], &tb[l], err, errlen) != 0)
             goto out;
     }
-    if (check_same_shape(tb, paths, err, errlen) != 0)
+    if (check_same_shape(tb, I18N_NLANGS, paths, err, errlen) != 0)
         goto out;
     for (l = 0; l < I18N_NLANGS; l++) {
         table_free(tables[l]);
@@ -401,10 +402,8 @@ static int value_ok(const char *v)
     return 1;
 }
 
-int i18n_render(enum i18n_lang lang, const char *id, const char *const *values, size_t n,
-                struct buf *out)
+static int render(const struct tmpl *t, const char *const *values, size_t n, struct buf *out)
 {
-    const struct tmpl *t = find(table_of(lang), id);
     unsigned char seg_ok[I18N_MAX_VARS];
     size_t saved = out->len, i, vi = 0, lit;
     int rc = -1, skip = 0, seg = 0;
@@ -450,6 +449,98 @@ out:
         out->data[saved] = '\0';
     }
     return rc;
+}
+
+int i18n_render(enum i18n_lang lang, const char *id, const char *const *values, size_t n,
+                struct buf *out)
+{
+    return render(find(table_of(lang), id), values, n, out);
+}
+
+/* ---- wording sets -------------------------------------------------------------------- */
+
+struct i18n_set {
+    size_t n;
+    struct table *tb[I18N_SET_LANGS];
+};
+
+int i18n_set_load(const char *dir, const char *const *codes, size_t n, struct i18n_set **out,
+                  char *err, size_t errlen)
+{
+    struct i18n_set *set = xcalloc(1, sizeof(*set));
+    char *paths[I18N_SET_LANGS] = {NULL};
+    struct buf b;
+    size_t l;
+    int rc = -1;
+
+    *out = NULL;
+    if (errlen > 0)
+        err[0] = '\0';
+    if (n == 0 || n > I18N_SET_LANGS) {
+        set_err(err, errlen, dir, 0, "too many or no languages");
+        goto out;
+    }
+    set->n = n;
+    for (l = 0; l < n; l++) {
+        buf_init(&b, 4096);
+        if (buf_printf(&b, "%s/%s.txt", dir, codes[l]) != 0) {
+            buf_free(&b);
+            set_err(err, errlen, dir, 0, "directory name too long");
+            goto out;
+        }
+        paths[l] = buf_steal(&b, NULL);
+        buf_free(&b);
+        if (load_file(paths[l], &set->tb[l], err, errlen) != 0)
+            goto out;
+    }
+    if (check_same_shape(set->tb, n, paths, err, errlen) != 0)
+        goto out;
+    *out = set;
+    set = NULL;
+    rc = 0;
+out:
+    for (l = 0; l < I18N_SET_LANGS; l++)
+        free(paths[l]);
+    i18n_set_free(set);
+    return rc;
+}
+
+void i18n_set_free(struct i18n_set *set)
+{
+    size_t l;
+
+    if (set == NULL)
+        return;
+    for (l = 0; l < set->n; l++)
+        table_free(set->tb[l]);
+    free(set);
+}
+
+int i18n_set_render(const struct i18n_set *set, size_t lang, const char *id,
+                    const char *const *values, size_t n, struct buf *out)
+{
+    if (set == NULL || lang >= set->n)
+        return -1;
+    return render(find(set->tb[lang], id), values, n, out);
+}
+
+size_t i18n_set_count(const struct i18n_set *set)
+{
+    return set == NULL ? 0 : set->tb[0]->n;
+}
+
+const char *i18n_set_id_at(const struct i18n_set *set, size_t i)
+{
+    if (set == NULL || i >= set->tb[0]->n)
+        return NULL;
+    return set->tb[0]->t[i].id;
+}
+
+int i18n_set_nvars(const struct i18n_set *set, const char *id)
+{
+    const struct tmpl *t = set != NULL ? find(set->tb[0], id) : NULL;
+
+    return t == NULL ? -1 : t->nvars;
 }
 
 size_t i18n_count(void)

@@ -95,6 +95,31 @@ int i18n_nsegments(const char *id);
 int i18n_dlt_list(struct buf *out) WUR;
 
 /*
+ * Wording sets: a channel's own texts that are not SMS (USSD screens), in the same file
+ * format, for languages of its own (a set may have a language the SMS tables lack, such
+ * as romanised Hindi). <dir>/<code>.txt for each of the n codes (at most I18N_SET_LANGS);
+ * every file has the same IDs with the same variables, as for the SMS tables. A language
+ * of a set is its index in codes. Load before workers fork; read-only afterwards.
+ */
+#define I18N_SET_LANGS 4
+struct i18n_set;
+
+/* Load a set into *out (caller frees with i18n_set_free()). Returns 0, or -1 with
+ * "file:line: reason" in err. */
+int i18n_set_load(const char *dir, const char *const *codes, size_t n, struct i18n_set **out,
+                  char *err, size_t errlen) WUR;
+void i18n_set_free(struct i18n_set *set);
+
+/* As i18n_render(), for language index lang of set. */
+int i18n_set_render(const struct i18n_set *set, size_t lang, const char *id,
+                    const char *const *values, size_t n, struct buf *out) WUR;
+
+/* The set's IDs (file order of its first language) and variable counts. */
+size_t i18n_set_count(const struct i18n_set *set);
+const char *i18n_set_id_at(const struct i18n_set *set, size_t i);
+int i18n_set_nvars(const struct i18n_set *set, const char *id);
+
+/*
  * Format v with Indian digit grouping (last three digits, then groups of two):
  * 0..999 unchanged, 1234 -> "1,234", 123456 -> "1,23,456", 123456789 -> "12,34,56,789",
  * negatives with a leading '-'. Writes a NUL-terminated string into out (len bytes;

@@ -83,46 +83,60 @@ int summary_facts_any(const struct summary_facts *f)
     return f->have_families || f->have_days || f->have_wage || f->have_paid || f->have_state_days;
 }
 
-int summary_render(enum i18n_lang lang, const char *name, const struct summary_facts *f,
-                   struct buf *out)
+int summary_values(enum i18n_lang lang, const char *name, const struct summary_facts *f,
+                   struct summary_values *sv)
 {
-    char clipped[128], month[64], fam[32], days[32], wage[32], paid[32], sdays[32];
-    const char *vals[7] = {NULL};
     const char *mname;
 
-    if (grapheme_clip(name != NULL ? name : f->name, I18N_VAR_MAX_CHARS, clipped,
-                      sizeof(clipped)) != 0)
+    memset(sv, 0, sizeof(*sv));
+    if (grapheme_clip(name != NULL ? name : f->name, I18N_VAR_MAX_CHARS, sv->name,
+                      sizeof(sv->name)) != 0)
         return -1;
-    vals[0] = clipped;
-    if (!summary_facts_any(f))
-        return i18n_render(lang, "NODATA", vals, 1, out);
+    sv->v[SV_NAME] = sv->name;
     mname = lang == I18N_EN ? i18n_month_short(lang, f->month) : i18n_month_name(lang, f->month);
     if (mname == NULL)
         return -1;
-    snprintf(month, sizeof(month), "%s %d", mname, f->year);
-    vals[1] = month;
-    if (f->have_families && i18n_group_indian(f->families, fam, sizeof(fam)) == 0)
-        vals[2] = fam;
+    snprintf(sv->month, sizeof(sv->month), "%s %d", mname, f->year);
+    sv->v[SV_MONTH] = sv->month;
+    if (f->have_families && i18n_group_indian(f->families, sv->families, sizeof(sv->families)) == 0)
+        sv->v[SV_FAMILIES] = sv->families;
     if (f->have_days) {
-        snprintf(days, sizeof(days), "%lld", summary_round(f->days));
-        vals[3] = days;
+        snprintf(sv->days, sizeof(sv->days), "%lld", summary_round(f->days));
+        sv->v[SV_DAYS] = sv->days;
     }
     if (f->have_wage) {
-        snprintf(wage, sizeof(wage), "%lld", summary_round(f->wage));
-        vals[4] = wage;
+        snprintf(sv->wage, sizeof(sv->wage), "%lld", summary_round(f->wage));
+        sv->v[SV_WAGE] = sv->wage;
     }
     if (f->have_paid) {
         if (f->paid_pct >= 99.95)
-            snprintf(paid, sizeof(paid), "100");
+            snprintf(sv->paid, sizeof(sv->paid), "100");
         else
-            snprintf(paid, sizeof(paid), "%.1f", f->paid_pct);
-        vals[5] = paid;
+            snprintf(sv->paid, sizeof(sv->paid), "%.1f", f->paid_pct);
+        sv->v[SV_PAID] = sv->paid;
     }
     if (f->have_state_days) {
-        snprintf(sdays, sizeof(sdays), "%lld", summary_round(f->state_days));
-        vals[6] = sdays;
+        snprintf(sv->state_days, sizeof(sv->state_days), "%lld", summary_round(f->state_days));
+        sv->v[SV_STATE_DAYS] = sv->state_days;
     }
-    return i18n_render(lang, "SUMMARY", vals, 7, out);
+    return 0;
+}
+
+int summary_render(enum i18n_lang lang, const char *name, const struct summary_facts *f,
+                   struct buf *out)
+{
+    struct summary_values sv;
+
+    if (!summary_facts_any(f)) {
+        if (grapheme_clip(name != NULL ? name : f->name, I18N_VAR_MAX_CHARS, sv.name,
+                          sizeof(sv.name)) != 0)
+            return -1;
+        sv.v[SV_NAME] = sv.name;
+        return i18n_render(lang, "NODATA", sv.v, 1, out);
+    }
+    if (summary_values(lang, name, f, &sv) != 0)
+        return -1;
+    return i18n_render(lang, "SUMMARY", sv.v, SV_COUNT, out);
 }
 
 int summary_format(enum i18n_lang lang, const char *json, size_t len, struct buf *out)

@@ -47,6 +47,28 @@ int summary_facts_any(const struct summary_facts *f);
 int summary_render(enum i18n_lang lang, const char *name, const struct summary_facts *f,
                    struct buf *out) WUR;
 
+/* The values of the SUMMARY template, formatted as every channel shows them; v[i] is
+ * NULL for a missing figure (v[SV_NAME] and v[SV_MONTH] always set). */
+enum summary_value {
+    SV_NAME = 0,
+    SV_MONTH,
+    SV_FAMILIES,
+    SV_DAYS,
+    SV_WAGE,
+    SV_PAID,
+    SV_STATE_DAYS,
+    SV_COUNT
+};
+struct summary_values {
+    char name[128], month[64], families[32], days[32], wage[32], paid[32], state_days[32];
+    const char *v[SV_COUNT];
+};
+
+/* Fill *sv from f: name as in summary_render(), the month in lang's words ("Dec 2024",
+ * "दिसंबर 2024"). Returns 0, or -1 for an invalid month or a name that cannot be clipped. */
+int summary_values(enum i18n_lang lang, const char *name, const struct summary_facts *f,
+                   struct summary_values *sv) WUR;
+
 /* summary_facts_parse() then summary_render() with the JSON's name. Returns 0 or -1. */
 int summary_format(enum i18n_lang lang, const char *json, size_t len, struct buf *out) WUR;
 
