@@ -356,14 +356,12 @@ static const struct dir_district *remembered(const struct ctx *c)
     return directory_get(c->env->dir, c->env->state_code, c->env->district_code);
 }
 
-static int show_main(const struct ctx *c, int wrong)
+static int main_screen(const struct ctx *c, int wrong, const struct dir_district *r, size_t chars)
 {
-    const struct dir_district *r = remembered(c);
     struct buf *b = &c->out->screen;
     char name[128], keys[16];
 
-    c->st->screen = UM_MAIN;
-    c->st->page = 0;
+    buf_reset(b);
     if (wrong) {
         snprintf(keys, sizeof(keys), "%s", r != NULL ? "1-5" : "2-5");
         if (line1(c, b, "WRONG", keys) != 0)
@@ -372,7 +370,8 @@ static int show_main(const struct ctx *c, int wrong)
         return -1;
     }
     if (r != NULL) {
-        if (grapheme_clip(r->name[script_of(c->st->lang)], 20, name, sizeof(name)) != 0)
+        if (grapheme_clip(r->name[script_of(c->st->lang)], chars, name, sizeof(name)) != 0 ||
+            name[0] == '\0')
             snprintf(name, sizeof(name), "%d", r->district_code);
         if (line1(c, b, "MAIN_MINE", name) != 0)
             return -1;
@@ -381,6 +380,20 @@ static int show_main(const struct ctx *c, int wrong)
         line(c, b, "MAIN_STATE", NULL, 0) != 0 || line(c, b, "MAIN_LANG", NULL, 0) != 0)
         return -1;
     return 0;
+}
+
+static int show_main(const struct ctx *c, int wrong)
+{
+    const struct dir_district *r = remembered(c);
+    size_t chars;
+
+    c->st->screen = UM_MAIN;
+    c->st->page = 0;
+    /* The remembered district's name as long as the screen allows. */
+    for (chars = 20; chars >= 4; chars--)
+        if (main_screen(c, wrong, r, chars) == 0 && (r == NULL || fits(c, &c->out->screen)))
+            return 0;
+    return main_screen(c, wrong, r, 4);
 }
 
 /* PIN or NAME: the question, a line on what went wrong (id NULL: none), 0 back. */
@@ -838,7 +851,13 @@ int umenu_step(struct umenu_state *st, const char *input, const struct umenu_env
     enum umenu_screen was = st->screen;
     int rc, k;
 
-    buf_reset(&out->screen);
+    {
+        struct buf screen = out->screen;
+
+        memset(out, 0, sizeof(*out));
+        out->screen = screen;
+        buf_reset(&out->screen);
+    }
     out->event = "menu";
     if ((int)st->lang < 0 || st->lang >= UL_NLANGS)
         st->lang = UL_HL;

@@ -559,9 +559,12 @@ static void kept_came(void *arg, const char *value)
     if (u->has_kept && strcmp(k->prev, u->input) == 0 &&
         turn_now_ms() - k->at_ms <= (long long)S.retry_ms && (u->in.is_new == (k->st.step == 1))) {
         answer(u, k->screen, k->ended); /* a retry: the same screen */
-    } else if (u->in.is_new || !u->has_kept || k->ended) {
-        if (!u->in.is_new)
-            log_info("ussd: session %.16s is not known here: starting again", u->shash);
+    } else if (!u->in.is_new && (!u->has_kept || k->ended)) {
+        /* Run out (the network's limit passed), ended, or lost with Redis away on
+         * another worker: this screen's input alone cannot go on. */
+        log_info("ussd: session %.16s is not known here: goodbye", u->shash);
+        answer_end(u, u->has_kept ? k->st.lang : UL_HL, "BYE", NULL, "expired");
+    } else if (u->in.is_new) {
         memset(&u->st, 0, sizeof(u->st));
         start(u);
     } else {

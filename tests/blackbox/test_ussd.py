@@ -337,6 +337,25 @@ class UssdTest(unittest.TestCase):
         s = g.start()
         self.assertEqual(s.lines[0], "Hisaab NREGA")
 
+    def test_session_that_ran_out_ends_with_goodbye(self):
+        g = self.sess()
+        s = g.press("2")  # a continue for a session the store does not know
+        self.assertEqual(s.status, 200)
+        self.assertTrue(s.end, s)
+        self.assertEqual(s.headers.get("X-USSD-Continue"), "0")
+        self.assertIn("Dhanyavaad", s.text)
+        g = self.sess()
+        g.start()
+        sh = self.session_hash("session", g.session_id, g.number)
+        self.svc.redis.cli("DEL", "hisaab:ussd:" + sh)
+        g.conn.close()
+        for _ in range(4):  # whichever worker answers: Redis has nothing
+            g.conn = ussdsim._Conn(self.srv.port)
+            s = g.press("2")
+            if s.end:
+                break
+        self.assertTrue(s.end or "PIN code" in s.text, s)
+
     def test_session_retry_does_not_advance_twice(self):
         g = self.sess()
         g.start()
