@@ -415,7 +415,7 @@ static int show_lang(const struct ctx *c, int wrong)
     struct buf *b = &c->out->screen;
 
     c->st->screen = UM_LANG;
-    if (wrong && line1(c, b, "WRONG", "0-3") != 0)
+    if (wrong && line(c, b, "LANG_WRONG", NULL, 0) != 0)
         return -1;
     if (line(c, b, "LANG_TITLE", NULL, 0) != 0 || line(c, b, "LANG_HI", NULL, 0) != 0 ||
         line(c, b, "LANG_EN", NULL, 0) != 0 || line(c, b, "LANG_HL", NULL, 0) != 0 ||
