@@ -765,32 +765,32 @@ static void comparison_run(struct http_request *req)
 /* The public handlers: rate limits and CORS first (api_limit.h). */
 void api_states(struct http_request *req)
 {
-    api_limit_run(req, states_run);
+    api_limit_run_cached(req, states_run);
 }
 
 void api_districts(struct http_request *req)
 {
-    api_limit_run(req, districts_run);
+    api_limit_run_cached(req, districts_run);
 }
 
 void api_nearby(struct http_request *req)
 {
-    api_limit_run(req, nearby_run);
+    api_limit_run_cached(req, nearby_run);
 }
 
 void api_pincode(struct http_request *req)
 {
-    api_limit_run(req, pincode_run);
+    api_limit_run_cached(req, pincode_run);
 }
 
 void api_summary(struct http_request *req)
 {
-    api_limit_run(req, summary_run);
+    api_limit_run_cached(req, summary_run);
 }
 
 void api_history(struct http_request *req)
 {
-    api_limit_run(req, history_run);
+    api_limit_run_cached(req, history_run);
 }
 
 void api_comparison(struct http_request *req)

@@ -277,7 +277,7 @@ static void voice_answer(struct http_request *req, int code, enum i18n_lang lang
 
 void api_voice(struct http_request *req)
 {
-    api_limit_run(req, voice_run);
+    api_limit_run_cached(req, voice_run);
 }
 
 int api_audio_init(const struct config *cfg)
