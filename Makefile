@@ -50,6 +50,7 @@ $(ICON_DIR)/maskable-%.png: $(ICON_DIR)/maskable.svg
 
 deps:
 	@./scripts/install-deps
+	@./scripts/install-web-deps
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +87,7 @@ blackbox: all
 	@./tests/run-all --blackbox
 
 bench: deps all $(B)/bench_voice
+	@HISAAB_WEB_BENCH=1 ./scripts/install-web-deps
 	@./tests/bench/run
 
 # The voice summary's assembly timed on the clip library (tests/bench/bench_voice.c).

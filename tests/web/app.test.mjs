@@ -116,7 +116,7 @@ async function openDistrict(id) {
 
 await test('shell loads in English with a labelled search box', async () => {
   await page.goto(BASE + '/');
-  await page.waitForFunction(() => !document.getElementById('lang').hidden);
+  await page.waitForSelector('#lang', { state: 'visible' });
   const label = await page.evaluate(() => {
     const q = document.getElementById('q');
     return { type: q.type, label: q.labels[0] && q.labels[0].textContent };
@@ -178,7 +178,7 @@ await test("a district's figures equal the API's", async () => {
 
 await test('the language switch turns all text and names into Hindi and back', async () => {
   await page.click('#lang');
-  await page.waitForFunction(() => document.documentElement.lang === 'hi');
+  await waitFor(() => page.evaluate(() => document.documentElement.lang === 'hi'), 'Hindi');
   const d = await districtText();
   eq(d.name, summary.district.name_hi, 'Hindi name');
   check(/[\u0900-\u097f]/.test(d.families.cmp || d.days.cmp), 'Hindi comparison');
@@ -187,7 +187,7 @@ await test('the language switch turns all text and names into Hindi and back', a
   const what = await page.textContent('#district .fact[data-k=days] .what');
   check(/[\u0900-\u097f]/.test(what), 'Hindi words: ' + what);
   await page.click('#lang');
-  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await waitFor(() => page.evaluate(() => document.documentElement.lang === 'en'), 'English');
   eq((await districtText()).name, summary.district.name_en, 'back to English');
 });
 
@@ -197,7 +197,7 @@ await test('use my location finds the district of a point in Madhya Pradesh', as
   await page.goto(BASE + '/#/');
   const n = requests.length;
   await page.click('#locate');
-  await page.waitForFunction((id) => location.hash === '#/d/' + id, want.district.id);
+  await waitFor(() => page.evaluate((id) => location.hash === '#/d/' + id, want.district.id), 'the district');
   await page.waitForSelector('#district .fact');
   eq((await districtText()).name, want.district.name_en, 'district found');
   const sent = requests.slice(n).filter((u) => u.includes('/nearby'));
