@@ -32,12 +32,25 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps run test unit blackbox bench bench-parse bench-etl fuzz lint audio clean
+.PHONY: all icons deps run test unit blackbox bench bench-parse bench-etl fuzz lint audio clean
 
-all: $(B)/hisaab $(B)/hisaab-etl
+all: $(B)/hisaab $(B)/hisaab-etl icons
+
+# The web app's PNG icons, drawn from its SVGs (rsvg-convert, librsvg2-bin); git-ignored.
+ICON_DIR  := assets/web/app/icons
+ICONS     := $(ICON_DIR)/icon-192.png $(ICON_DIR)/icon-512.png $(ICON_DIR)/maskable-512.png
+
+icons: $(ICONS)
+
+$(ICON_DIR)/icon-%.png: $(ICON_DIR)/icon.svg
+	rsvg-convert -w $* -h $* -o $@ $<
+
+$(ICON_DIR)/maskable-%.png: $(ICON_DIR)/maskable.svg
+	rsvg-convert -w $* -h $* -o $@ $<
 
 deps:
 	@./scripts/install-deps
+	@./scripts/install-web-deps
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -74,6 +87,7 @@ blackbox: all
 	@./tests/run-all --blackbox
 
 bench: deps all $(B)/bench_voice
+	@HISAAB_WEB_BENCH=1 ./scripts/install-web-deps
 	@./tests/bench/run
 
 # The voice summary's assembly timed on the clip library (tests/bench/bench_voice.c).

@@ -32,6 +32,8 @@
 #include "ussd/ussd.h"
 #include "voice/callback.h"
 #include "voice/voice.h"
+#include "web/web_page.h"
+#include "web/web_static.h"
 
 /* Postgres connections each worker opens. */
 #define APP_PG_POOL 4
@@ -75,6 +77,13 @@ static const struct handler_entry handlers[] = {
     {"missedcall_generic", (void *)callback_generic},
     {"ussd_at", (void *)ussd_at},
     {"ussd_session", (void *)ussd_session},
+    /* The web app (src/web/): its files, and pages for browsers without JavaScript. */
+    {"web_index", (void *)web_index},
+    {"web_sw", (void *)web_sw},
+    {"web_manifest", (void *)web_manifest},
+    {"web_asset", (void *)web_asset},
+    {"web_district_page", (void *)web_district_page},
+    {"web_search_page", (void *)web_search_page},
     {NULL, NULL},
 };
 
@@ -202,6 +211,9 @@ int app_preload(const struct config *cfg)
         return -1;
     }
     log_info("audio: %zu clips (%zu KB) from %s", clips_count(), clips_bytes() / 1024, dir);
+    /* The web app's files too, shared the same way; a bad one stops start-up. */
+    if (web_static_init(cfg) != 0)
+        return -1;
     return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "net/http.h"
 #include "core/log.h"
 #include "net/metrics.h"
+#include "net/serve.h"
 #include "core/mem.h"
 #include "backend/rds.h"
 #include "text/search.h"
@@ -82,9 +83,9 @@ static int serve_cached(struct http_request *req, const char *key)
     if (e == NULL)
         return 0;
     metrics_cache_hit();
-    gz = e->gz != NULL && api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
+    gz = e->gz != NULL && serve_accepts_gzip(http_header(req, "Accept-Encoding"));
     cache_headers(req, gz ? e->gz_etag : e->etag);
-    if (api_cache_etag_match(http_header(req, "If-None-Match"), gz ? e->gz_etag : e->etag)) {
+    if (serve_etag_match(http_header(req, "If-None-Match"), gz ? e->gz_etag : e->etag)) {
         http_reply(req, 304, NULL, NULL, 0);
         return 1;
     }
@@ -196,13 +197,13 @@ static void reply_fresh(struct api_call *call, const char *raw, size_t raw_len, 
         goto out;
     }
     inm = http_header(req, "If-None-Match");
-    gz = api_cache_accepts_gzip(http_header(req, "Accept-Encoding"));
-    if (gz && !api_cache_etag_match(inm, gz_etag))
-        zbody = api_cache_gzip(b.data, b.len, &zlen);
+    gz = serve_accepts_gzip(http_header(req, "Accept-Encoding"));
+    if (gz && !serve_etag_match(inm, gz_etag))
+        zbody = serve_gzip(b.data, b.len, 6, &zlen);
     /* The gzip tag only when the gzip form is what goes out (or is what the client has). */
-    tag = gz && (zbody != NULL || api_cache_etag_match(inm, gz_etag)) ? gz_etag : etag;
+    tag = gz && (zbody != NULL || serve_etag_match(inm, gz_etag)) ? gz_etag : etag;
     cache_headers(req, tag);
-    if (api_cache_etag_match(inm, tag)) {
+    if (serve_etag_match(inm, tag)) {
         http_reply(req, 304, NULL, NULL, 0);
     } else if (zbody != NULL) {
         http_add_header(req, "Content-Encoding", "gzip");
@@ -764,32 +765,32 @@ static void comparison_run(struct http_request *req)
 /* The public handlers: rate limits and CORS first (api_limit.h). */
 void api_states(struct http_request *req)
 {
-    api_limit_run(req, states_run);
+    api_limit_run_cached(req, states_run);
 }
 
 void api_districts(struct http_request *req)
 {
-    api_limit_run(req, districts_run);
+    api_limit_run_cached(req, districts_run);
 }
 
 void api_nearby(struct http_request *req)
 {
-    api_limit_run(req, nearby_run);
+    api_limit_run_cached(req, nearby_run);
 }
 
 void api_pincode(struct http_request *req)
 {
-    api_limit_run(req, pincode_run);
+    api_limit_run_cached(req, pincode_run);
 }
 
 void api_summary(struct http_request *req)
 {
-    api_limit_run(req, summary_run);
+    api_limit_run_cached(req, summary_run);
 }
 
 void api_history(struct http_request *req)
 {
-    api_limit_run(req, history_run);
+    api_limit_run_cached(req, history_run);
 }
 
 void api_comparison(struct http_request *req)

@@ -17,6 +17,7 @@
 #include "media/voicesum.h"
 #include "net/config.h"
 #include "net/http.h"
+#include "net/serve.h"
 
 static struct {
     char *public_url;
@@ -27,75 +28,9 @@ static struct {
 /* Clips change only with a new release: a day. */
 #define CLIP_CACHE_CONTROL "public, max-age=86400"
 
-/* A decimal size_t from s[0..n), or -1. */
-static int parse_size(const char *s, size_t n, size_t *out)
+static void hold_summary(void *arg)
 {
-    size_t v = 0, i;
-
-    if (n == 0 || n > 18)
-        return -1;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (size_t)(s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int api_audio_range(const char *h, size_t len, size_t *start, size_t *end)
-{
-    const char *dash, *spec;
-    size_t a, b, n;
-
-    if (h == NULL || strncmp(h, "bytes=", 6) != 0)
-        return 0;
-    spec = h + 6;
-    while (*spec == ' ')
-        spec++;
-    n = strlen(spec);
-    while (n > 0 && spec[n - 1] == ' ')
-        n--;
-    if (memchr(spec, ',', n) != NULL || (dash = memchr(spec, '-', n)) == NULL)
-        return 0; /* several ranges, or nonsense: the whole body */
-    if (dash == spec) {
-        /* bytes=-N: the last N bytes */
-        if (parse_size(dash + 1, n - 1, &b) != 0)
-            return 0;
-        if (b == 0 || len == 0)
-            return -1;
-        *start = b >= len ? 0 : len - b;
-        *end = len - 1;
-        return 1;
-    }
-    if (parse_size(spec, (size_t)(dash - spec), &a) != 0)
-        return 0;
-    if ((size_t)(dash - spec) + 1 == n) {
-        b = len > 0 ? len - 1 : 0; /* bytes=A- */
-    } else {
-        if (parse_size(dash + 1, n - (size_t)(dash - spec) - 1, &b) != 0 || b < a)
-            return 0;
-        if (b >= len)
-            b = len - 1;
-    }
-    if (a >= len)
-        return -1;
-    *start = a;
-    *end = b;
-    return 1;
-}
-
-/* 1 when the If-None-Match header names etag (or is *). */
-static int not_modified(struct http_request *req, const char *etag)
-{
-    const char *h = http_header(req, "If-None-Match");
-
-    return h != NULL && (strcmp(h, "*") == 0 || strstr(h, etag) != NULL);
-}
-
-static void keep_clip(void *arg)
-{
-    (void)arg; /* the clip library outlives every reply */
+    voicesum_hold(arg);
 }
 
 static void release_summary(void *arg)
@@ -108,41 +43,21 @@ static void release_summary(void *arg)
 static void serve_wav(struct http_request *req, const unsigned char *data, size_t len,
                       const char *etag, const char *cache_control, const struct voicesum *vs)
 {
-    const char *range = http_header(req, "Range"), *if_range = http_header(req, "If-Range");
-    char cr[96];
-    size_t a = 0, b = 0;
-    int r;
+    struct serve_body b;
 
-    http_add_header(req, "ETag", etag);
-    http_add_header(req, "Cache-Control", cache_control);
-    http_add_header(req, "Accept-Ranges", "bytes");
-    if (not_modified(req, etag)) {
-        http_reply(req, 304, NULL, NULL, 0);
-        return;
-    }
-    if (if_range != NULL && strcmp(if_range, etag) != 0)
-        range = NULL; /* changed since: the whole file */
-    r = api_audio_range(range, len, &a, &b);
-    if (r < 0) {
-        snprintf(cr, sizeof(cr), "bytes */%zu", len);
-        http_add_header(req, "Content-Range", cr);
-        http_reply_error(req, 416, "range_not_satisfiable", "The range starts past the end.");
-        return;
-    }
-    if (r == 0) {
-        a = 0;
-        b = len - 1;
-    } else {
-        snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", a, b, len);
-        http_add_header(req, "Content-Range", cr);
-    }
+    memset(&b, 0, sizeof(b));
+    b.data = data;
+    b.len = len;
+    b.etag = etag;
+    b.type = "audio/wav";
+    b.cache_control = cache_control;
+    b.ranges = 1;
     if (vs != NULL) {
-        voicesum_hold(vs);
-        http_reply_ref(req, r == 0 ? 200 : 206, "audio/wav", data + a, b - a + 1, release_summary,
-                       (void *)vs);
-    } else {
-        http_reply_ref(req, r == 0 ? 200 : 206, "audio/wav", data + a, b - a + 1, keep_clip, NULL);
+        b.hold = hold_summary;
+        b.unref = release_summary;
+        b.arg = (void *)vs;
     }
+    serve_reply(req, &b);
 }
 
 void api_audio_clip(struct http_request *req)
@@ -362,7 +277,7 @@ static void voice_answer(struct http_request *req, int code, enum i18n_lang lang
 
 void api_voice(struct http_request *req)
 {
-    api_limit_run(req, voice_run);
+    api_limit_run_cached(req, voice_run);
 }
 
 int api_audio_init(const struct config *cfg)

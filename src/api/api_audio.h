@@ -30,9 +30,4 @@ void api_voice(struct http_request *req);
 void api_audio_district(struct http_request *req);
 void api_audio_clip(struct http_request *req);
 
-/* The range a Range header asks of a body of len bytes: 1 and [*start, *end] (inclusive)
- * for one satisfiable range, 0 for the whole body (no header, several ranges, or one that
- * does not parse), -1 when it cannot be satisfied (416). Public for the unit tests. */
-int api_audio_range(const char *header, size_t len, size_t *start, size_t *end);
-
 #endif

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "core/mem.h"
+#include "net/serve.h"
 
 #define NBUCKETS 1024
 
@@ -133,7 +134,7 @@ const struct api_cache_entry *api_cache_put(const char *key, unsigned long long 
     memcpy(e->body, body, len);
     e->body[len] = '\0';
     e->body_len = len;
-    e->gz = api_cache_gzip(body, len, &e->gz_len);
+    e->gz = serve_gzip(body, len, 6, &e->gz_len);
     memcpy(e->etag, etag, elen + 1);
     /* Same tag with "-gz" before the closing quote: another representation. */
     snprintf(e->gz_etag, sizeof(e->gz_etag), "%.*s-gz\"", (int)(elen - 1), etag);
@@ -150,103 +151,4 @@ out:
 void api_cache_etag(long long version, const char *data, size_t len, char *out, size_t n)
 {
     snprintf(out, n, "\"v%lld-%016llx\"", version, (unsigned long long)fnv1a(data, len, FNV_BASIS));
-}
-
-char *api_cache_gzip(const char *data, size_t len, size_t *out_len)
-{
-    z_stream z;
-    char *out = NULL;
-    uLong bound;
-
-    memset(&z, 0, sizeof(z));
-    /* windowBits 15 + 16: a gzip wrapper rather than zlib's. */
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return NULL;
-    bound = deflateBound(&z, (uLong)len) + 32;
-    out = xmalloc(bound);
-    z.next_in = (Bytef *)(uintptr_t)data;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)bound;
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-        free(out);
-        out = NULL;
-    } else {
-        *out_len = (size_t)z.total_out;
-    }
-    deflateEnd(&z);
-    return out;
-}
-
-/* Skip optional whitespace. */
-static const char *ows(const char *p)
-{
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return p;
-}
-
-int api_cache_etag_match(const char *inm, const char *etag)
-{
-    size_t elen = strlen(etag), n;
-    const char *p = inm;
-
-    if (inm == NULL)
-        return 0;
-    for (;;) {
-        p = ows(p);
-        if (*p == '\0')
-            return 0;
-        if (*p == '*')
-            return 1;
-        if (strncmp(p, "W/", 2) == 0)
-            p += 2;
-        n = strcspn(p, ",");
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n == elen && memcmp(p, etag, n) == 0)
-            return 1;
-        p += strcspn(p, ",");
-        if (*p == ',')
-            p++;
-    }
-}
-
-int api_cache_accepts_gzip(const char *ae)
-{
-    const char *p = ae, *q;
-    size_t n;
-
-    if (ae == NULL)
-        return 0;
-    while (*p != '\0') {
-        p = ows(p);
-        n = strcspn(p, ",;");
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if ((n == 4 && strncasecmp(p, "gzip", 4) == 0) || (n == 1 && *p == '*')) {
-            /* Refused only by an explicit q=0 (q=0, q=0.0, q=0.000). */
-            q = p + strcspn(p, ",;");
-            if (*q != ';')
-                return 1;
-            q = ows(q + 1);
-            if (strncasecmp(q, "q=", 2) != 0)
-                return 1;
-            q += 2;
-            if (*q != '0')
-                return 1;
-            q++;
-            if (*q == '.')
-                for (q++; *q == '0'; q++)
-                    ;
-            q = ows(q);
-            if (*q != '\0' && *q != ',')
-                return 1; /* q=0.5 and the like */
-            return 0;
-        }
-        p += strcspn(p, ",");
-        if (*p == ',')
-            p++;
-    }
-    return 0;
 }

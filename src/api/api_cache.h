@@ -65,16 +65,6 @@ size_t api_cache_clear(void);
  */
 void api_cache_etag(long long version, const char *data, size_t len, char *out, size_t n);
 
-/*
- * gzip of len bytes at data: returns a malloc'd buffer (caller frees) and its length in
- * *out_len, or NULL on failure.
- */
-char *api_cache_gzip(const char *data, size_t len, size_t *out_len);
-
-/* 1 if an If-None-Match header value matches etag (weak comparison, "*" matches). */
-int api_cache_etag_match(const char *if_none_match, const char *etag);
-
-/* 1 if an Accept-Encoding header value accepts gzip. */
-int api_cache_accepts_gzip(const char *accept_encoding);
+/* gzip, entity tags and Accept-Encoding: net/serve.h. */
 
 #endif

@@ -19,7 +19,7 @@
 #include "net/http.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "channel/limit.h"
+#include "channel/httplimit.h"
 
 #define KEY_NAME_MAX 32
 #define KEY_HEX 32
@@ -28,15 +28,10 @@
 static struct {
     int ip_limit, ip_window;
     int key_limit, key_window;
+    int nat_limit, nat_window;
     char *secret;
     char *origins; /* comma-separated */
 } lc;
-
-struct check {
-    struct http_request *req;
-    api_limit_next_fn next;
-    int window;
-};
 
 void api_limit_init(const struct config *cfg)
 {
@@ -44,6 +39,8 @@ void api_limit_init(const struct config *cfg)
     lc.ip_window = cfg->rate_ip_window > 0 ? cfg->rate_ip_window : 900;
     lc.key_limit = cfg->rate_key;
     lc.key_window = cfg->rate_key_window > 0 ? cfg->rate_key_window : 3600;
+    lc.nat_limit = cfg->rate_nat;
+    lc.nat_window = cfg->rate_nat_window > 0 ? cfg->rate_nat_window : 900;
     free(lc.secret);
     lc.secret = cfg->secret != NULL && cfg->secret[0] != '\0' ? xstrdup(cfg->secret) : NULL;
     free(lc.origins);
@@ -152,48 +149,30 @@ int api_limit_cors_enabled(void)
     return lc.origins != NULL;
 }
 
-/* Headers, then either the handler or a 429. */
-static void decide(void *arg, const struct limit_verdict *v)
+/* An OPTIONS request (a CORS preflight or a plain OPTIONS): answered here, not counted. */
+static void options(struct http_request *req)
 {
-    struct check *c = arg;
-    char s[64];
-
-    snprintf(s, sizeof(s), "%lld", v->limit);
-    http_add_header(c->req, "RateLimit-Limit", s);
-    snprintf(s, sizeof(s), "%lld", v->remaining);
-    http_add_header(c->req, "RateLimit-Remaining", s);
-    snprintf(s, sizeof(s), "%lld", v->reset_s);
-    http_add_header(c->req, "RateLimit-Reset", s);
-    snprintf(s, sizeof(s), "%lld;w=%d", v->limit, c->window);
-    http_add_header(c->req, "RateLimit-Policy", s);
-    if (v->over) {
-        snprintf(s, sizeof(s), "%lld", v->reset_s);
-        http_add_header(c->req, "Retry-After", s);
-        http_reply_error(c->req, 429, "rate_limited",
-                         "Too many requests; please wait before trying again.");
-    } else {
-        c->next(c->req);
+    if (cors(req)) {
+        http_add_header(req, "Access-Control-Allow-Methods", "GET, HEAD");
+        http_add_header(req, "Access-Control-Allow-Headers",
+                        "X-API-Key, If-None-Match, Accept-Language");
+        http_add_header(req, "Access-Control-Max-Age", "600");
     }
-    free(c);
+    http_add_header(req, "Allow", "GET, HEAD, OPTIONS");
+    http_reply(req, 204, NULL, NULL, 0);
 }
 
-void api_limit_run(struct http_request *req, api_limit_next_fn next)
+/* Count req under its API key (when it has one) or else under its address with
+ * ip_policy and prefix; 401 for a bad key. */
+static void run(struct http_request *req, api_limit_next_fn next, const char *prefix,
+                const struct limit_policy *ip_policy)
 {
     const char *key = http_header(req, "X-API-Key");
     struct limit_policy policy;
-    struct check *c;
     char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX];
 
     if (http_method(req) == CFG_METHOD_OPTIONS) {
-        /* A CORS preflight (or a plain OPTIONS): answered here, not counted. */
-        if (cors(req)) {
-            http_add_header(req, "Access-Control-Allow-Methods", "GET, HEAD");
-            http_add_header(req, "Access-Control-Allow-Headers",
-                            "X-API-Key, If-None-Match, Accept-Language");
-            http_add_header(req, "Access-Control-Max-Age", "600");
-        }
-        http_add_header(req, "Allow", "GET, HEAD, OPTIONS");
-        http_reply(req, 204, NULL, NULL, 0);
+        options(req);
         return;
     }
     (void)cors(req);
@@ -206,17 +185,22 @@ void api_limit_run(struct http_request *req, api_limit_next_fn next)
         policy.window_s = lc.key_window;
         snprintf(id, sizeof(id), "api:key:%s", name);
     } else {
-        policy.limit = lc.ip_limit;
-        policy.window_s = lc.ip_window;
-        snprintf(id, sizeof(id), "api:ip:%s", http_peer(req));
+        policy = *ip_policy;
+        snprintf(id, sizeof(id), "%s%s", prefix, http_peer(req));
     }
-    if (policy.limit <= 0) {
-        next(req);
-        return;
-    }
-    c = xcalloc(1, sizeof(*c));
-    c->req = req;
-    c->next = next;
-    c->window = policy.window_s;
-    limit_count(id, &policy, decide, c);
+    httplimit_run(req, id, &policy, next);
+}
+
+void api_limit_run(struct http_request *req, api_limit_next_fn next)
+{
+    struct limit_policy p = {lc.ip_limit, lc.ip_window};
+
+    run(req, next, "api:ip:", &p);
+}
+
+void api_limit_run_cached(struct http_request *req, api_limit_next_fn next)
+{
+    struct limit_policy p = {lc.nat_limit, lc.nat_window};
+
+    run(req, next, HTTPLIMIT_NAT_PREFIX, &p);
 }

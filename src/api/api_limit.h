@@ -3,8 +3,9 @@
  *
  * Limits: the shared limiter's fixed windows (channel/limit.h: a window starts with a
  * client's first request; one Redis round trip per request), by default 100 requests per
- * 15 minutes per client IP, or 1000 per hour per API key when
- * the request carries a valid `X-API-Key` (kore.conf: rate_limit_ip,
+ * 15 minutes per client IP for what is expensive (comparison, export, admin), 6000 for
+ * the cached GETs (api_limit_run_cached(), sized for carrier NAT: docs/web.md), or 1000 per hour
+ * per API key when the request carries a valid `X-API-Key` (kore.conf: rate_limit_ip,
  * rate_limit_ip_window_seconds, rate_limit_client, rate_limit_client_window_seconds; 0 =
  * no limit). Every limited answer carries RateLimit-Limit, RateLimit-Remaining,
  * RateLimit-Reset (seconds) and RateLimit-Policy ("100;w=900"); over the limit the answer
@@ -46,6 +47,14 @@ void api_limit_exit(void);
  * request is answered exactly once either way.
  */
 void api_limit_run(struct http_request *req, api_limit_next_fn next);
+
+/*
+ * The same for a cached GET (an answer from memory, per data version): an address's
+ * requests count against the carrier-NAT budget (rate_limit_ip_cached per
+ * rate_limit_ip_cached_window_seconds, default 6000 per 15 minutes, shared with the web
+ * app's files: channel/httplimit.h), an API key's against its own limit as above.
+ */
+void api_limit_run_cached(struct http_request *req, api_limit_next_fn next);
 
 /* 1 when a CORS allowlist is configured (answers vary by Origin). */
 int api_limit_cors_enabled(void);

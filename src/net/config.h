@@ -129,6 +129,9 @@ struct config {
     int rate_key;        /* rate_limit_client: requests per window per API key
                             (default 1000; 0 = no limit) */
     int rate_key_window; /* rate_limit_client_window_seconds (default 3600) */
+    int rate_nat;        /* rate_limit_ip_cached: cached GETs of the API and the web app per
+                            client IP, sized for carrier NAT (default 6000; 0 = no limit) */
+    int rate_nat_window; /* rate_limit_ip_cached_window_seconds (default 900) */
     char *cors_origins;  /* cors_origins: allowed Origins, comma-separated (default none) */
 
     /* The SMS channel (src/sms.h). */

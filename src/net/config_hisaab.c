@@ -110,6 +110,8 @@ static const struct key hisaab_keys[] = {
     {"rate_limit_ip_window_seconds", K_INT, OFF(rate_ip_window), 1, 86400, NULL, NULL},
     {"rate_limit_client", K_INT, OFF(rate_key), 0, 100000000, NULL, NULL},
     {"rate_limit_client_window_seconds", K_INT, OFF(rate_key_window), 1, 86400, NULL, NULL},
+    {"rate_limit_ip_cached", K_INT, OFF(rate_nat), 0, 100000000, NULL, NULL},
+    {"rate_limit_ip_cached_window_seconds", K_INT, OFF(rate_nat_window), 1, 86400, NULL, NULL},
     {"cors_origins", K_STR, OFF(cors_origins), 0, 0, NULL, NULL},
     {"sms_rate_per_hour", K_INT, OFF(sms_rate_per_hour), 1, 100000, NULL, NULL},
     {"sms_json_from", K_STR, OFF(sms_json_from), 0, 0, NULL, NULL},
@@ -228,6 +230,8 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->rate_ip_window = 900;
     cfg->rate_key = 1000;
     cfg->rate_key_window = 3600;
+    cfg->rate_nat = 6000;
+    cfg->rate_nat_window = 900;
     cfg->sms_rate_per_hour = 10;
     cfg->sms_json_from = xstrdup("from");
     cfg->sms_json_to = xstrdup("to");

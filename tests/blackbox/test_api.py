@@ -790,6 +790,7 @@ class RateLimitTest(unittest.TestCase):
         cls.srv = Server(cls.svc.env(HISAAB_SECRET=cls.SECRET),
                          "rate_limit_ip 5\nrate_limit_ip_window_seconds 3600\n"
                          "rate_limit_client 8\nrate_limit_client_window_seconds 3600\n"
+                         "rate_limit_ip_cached 7\nrate_limit_ip_cached_window_seconds 3600\n"
                          "cors_origins https://a.example,https://b.example\n").start()
 
     @classmethod
@@ -806,8 +807,17 @@ class RateLimitTest(unittest.TestCase):
 
     def test_limits(self):
         self.wait_fresh_window()
-        path = "/api/v1/districts/1752/summary"
-        # Per IP: 5 in the window, shared by both workers (a new connection each time).
+        # Cached GETs: the carrier-NAT budget (7 here), counted apart from the tight one.
+        cached = "/api/v1/districts/1752/summary"
+        for i in range(7):
+            st, h, body = self.srv.request(cached)
+            self.assertEqual(st, 200, body)
+            self.assertEqual(h["ratelimit-policy"], "7;w=3600")
+            self.assertEqual(h["ratelimit-remaining"], str(6 - i))
+        self.assertEqual(self.srv.request(cached)[0], 429)
+        # An expensive query: per IP 5 in the window, shared by both workers (a new
+        # connection each time), untouched by the cached GETs above.
+        path = "/api/v1/states/17/comparison?metric=persondays"
         for i in range(5):
             st, h, body = self.srv.request(path)
             self.assertEqual(st, 200, body)

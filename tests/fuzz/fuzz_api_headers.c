@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the request headers the district API parses itself: If-None-Match
- * (api_cache_etag_match) and Accept-Encoding (api_cache_accepts_gzip). The input is
+ * (serve_etag_match) and Accept-Encoding (serve_accepts_gzip). The input is
  * "HEADER\nETAG"; each value is copied into a buffer of exactly its length plus a NUL, so
  * AddressSanitizer catches any read past it.
  * The answers must be 0 or 1, and a tag must match itself.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_cache.h"
+#include "net/serve.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,15 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (elen > 0)
         memcpy(etag, nl + 1, elen);
     etag[elen] = '\0';
-    r = api_cache_accepts_gzip(header);
+    r = serve_accepts_gzip(header);
     if (r != 0 && r != 1)
         abort();
-    r = api_cache_etag_match(header, etag);
+    r = serve_etag_match(header, etag);
     if (r != 0 && r != 1)
         abort();
     if (strchr(etag, ',') == NULL && etag[0] != '\0' && etag[0] != ' ' && etag[0] != '\t' &&
         strncmp(etag, "W/", 2) != 0 && etag[0] != '*' && elen == strlen(etag) &&
-        etag[elen - 1] != ' ' && etag[elen - 1] != '\t' && !api_cache_etag_match(etag, etag))
+        etag[elen - 1] != ' ' && etag[elen - 1] != '\t' && !serve_etag_match(etag, etag))
         abort();
     free(header);
     free(etag);

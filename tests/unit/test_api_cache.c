@@ -1,6 +1,6 @@
 /*
  * Unit tests for api_cache.c: entries per key, generations and data versions, the memory
- * cap, ETags, If-None-Match and Accept-Encoding parsing, and gzip round trips.
+ * cap and versioned ETags (If-None-Match, Accept-Encoding and gzip: test_serve.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <zlib.h>
-
 #include "api/api_cache.c"
 
 static int setup(void **state)
@@ -108,60 +106,6 @@ static void test_etag(void **state)
     assert_string_not_equal(a, c);
     assert_int_equal(a[0], '"');
     assert_int_equal(a[strlen(a) - 1], '"');
-    assert_true(api_cache_etag_match(a, a));
-    assert_true(api_cache_etag_match("*", a));
-    assert_false(api_cache_etag_match(NULL, a));
-    assert_false(api_cache_etag_match("", a));
-    assert_false(api_cache_etag_match(b, a));
-    assert_true(api_cache_etag_match("\"x\", W/\"y\"", "\"y\""));
-    assert_true(api_cache_etag_match(" \"x\" ,\"y\" ", "\"y\""));
-    assert_false(api_cache_etag_match("\"xy\"", "\"y\""));
-    assert_false(api_cache_etag_match("\"y", "\"y\""));
-}
-
-static void test_accepts_gzip(void **state)
-{
-    (void)state;
-    assert_false(api_cache_accepts_gzip(NULL));
-    assert_false(api_cache_accepts_gzip(""));
-    assert_false(api_cache_accepts_gzip("identity"));
-    assert_false(api_cache_accepts_gzip("deflate, br"));
-    assert_false(api_cache_accepts_gzip("x-gzip2"));
-    assert_true(api_cache_accepts_gzip("gzip"));
-    assert_true(api_cache_accepts_gzip("GZIP"));
-    assert_true(api_cache_accepts_gzip("deflate, gzip;q=0.5"));
-    assert_true(api_cache_accepts_gzip("gzip ; q=1"));
-    assert_true(api_cache_accepts_gzip("*"));
-    assert_false(api_cache_accepts_gzip("gzip;q=0"));
-    assert_false(api_cache_accepts_gzip("gzip;q=0.000, br"));
-    assert_true(api_cache_accepts_gzip("gzip;q=0.001"));
-}
-
-static void test_gzip_round_trip(void **state)
-{
-    const char *text = "{\"status\":\"ok\",\"data\":[1,2,3,4,5,6,7,8,9,10]}";
-    char out[256];
-    z_stream z;
-    size_t zlen = 0;
-    char *gz;
-
-    (void)state;
-    gz = api_cache_gzip(text, strlen(text), &zlen);
-    assert_non_null(gz);
-    assert_true(zlen > 18);
-    assert_int_equal((unsigned char)gz[0], 0x1f);
-    assert_int_equal((unsigned char)gz[1], 0x8b);
-    memset(&z, 0, sizeof(z));
-    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
-    z.next_in = (Bytef *)gz;
-    z.avail_in = (uInt)zlen;
-    z.next_out = (Bytef *)out;
-    z.avail_out = sizeof(out);
-    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
-    assert_int_equal(z.total_out, strlen(text));
-    assert_memory_equal(out, text, strlen(text));
-    inflateEnd(&z);
-    free(gz);
 }
 
 int main(void)
@@ -171,8 +115,6 @@ int main(void)
         cmocka_unit_test_setup(test_cap, setup),
         cmocka_unit_test_setup(test_ttl, setup),
         cmocka_unit_test_setup(test_etag, setup),
-        cmocka_unit_test_setup(test_accepts_gzip, setup),
-        cmocka_unit_test_setup(test_gzip_round_trip, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

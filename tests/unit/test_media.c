@@ -3,8 +3,8 @@
  * media/voicesum.c) and its small pure helpers: WAV written and read back in memory,
  * formats refused, the clip library's checks (a missing, empty, mis-formatted or doubled
  * clip is an error naming it), a summary's WAV holding exactly the samples of its clips
- * in order with the clips' words as its text (on the real library in audio/), Range
- * headers, sealed numbers, and quiet hours in India time.
+ * in order with the clips' words as its text (on the real library in audio/), sealed
+ * numbers, and quiet hours in India time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/api_audio.h"
 #include "channel/phone.h"
 #include "media/clips.h"
 #include "media/voicesum.h"
@@ -249,37 +248,6 @@ static void test_summary_is_its_clips(void **state)
     clips_free();
 }
 
-static void range(const char *h, size_t len, int want, size_t a, size_t b)
-{
-    size_t s = 99, e = 99;
-    int r = api_audio_range(h, len, &s, &e);
-
-    assert_int_equal(r, want);
-    if (r == 1) {
-        assert_int_equal(s, a);
-        assert_int_equal(e, b);
-    }
-}
-
-static void test_ranges(void **state)
-{
-    (void)state;
-    range(NULL, 1000, 0, 0, 0);
-    range("bytes=0-99", 1000, 1, 0, 99);
-    range("bytes=100-", 1000, 1, 100, 999);
-    range("bytes=-100", 1000, 1, 900, 999);
-    range("bytes=-5000", 1000, 1, 0, 999);
-    range("bytes=990-2000", 1000, 1, 990, 999);
-    range("bytes=1000-", 1000, -1, 0, 0);
-    range("bytes=5000-6000", 1000, -1, 0, 0);
-    range("bytes=-0", 1000, -1, 0, 0);
-    range("bytes=0-1,5-6", 1000, 0, 0, 0); /* several: the whole file */
-    range("bytes=9-3", 1000, 0, 0, 0);     /* nonsense: ignored */
-    range("items=0-9", 1000, 0, 0, 0);
-    range("bytes=a-b", 1000, 0, 0, 0);
-    range("bytes=99999999999999999999-", 1000, 0, 0, 0);
-}
-
 static void test_seal(void **state)
 {
     char sealed[PHONE_SEALED_MAX], again[PHONE_SEALED_MAX], e164[PHONE_E164_MAX];
@@ -320,11 +288,8 @@ static void test_quiet_hours(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wav_round_trip),
-        cmocka_unit_test(test_clips_load_checks),
-        cmocka_unit_test(test_summary_is_its_clips),
-        cmocka_unit_test(test_ranges),
-        cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_wav_round_trip),       cmocka_unit_test(test_clips_load_checks),
+        cmocka_unit_test(test_summary_is_its_clips), cmocka_unit_test(test_seal),
         cmocka_unit_test(test_quiet_hours),
     };
 
