@@ -403,6 +403,30 @@ class UssdTest(unittest.TestCase):
         finally:
             os.kill(pid, signal.SIGCONT)
 
+    def test_postgres_down_the_menu_answers_and_no_step_is_lost(self):
+        self.svc.pg.stop()
+        try:
+            a = self.at()
+            a.start()
+            a.press("2")
+            t = time.time()
+            s = a.press(str(self.niwari_pin))
+            self.assertLess(time.time() - t, 4.0)
+            self.check_niwari(s)
+            g = self.sess()
+            g.start()
+            s = g.press("3")
+            self.assertIn("Apne zile ka naam bhejein", s.lines)
+        finally:
+            self.svc.pg.start()
+        # The steps answered while Postgres was away are written once it is back.
+        for gw, sid, number, n in (("at", a.session_id, a.number, 3),
+                                   ("session", g.session_id, g.number, 2)):
+            sh = self.session_hash(gw, sid, number)
+            wait_for(lambda: self.svc.psql1(
+                "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == str(n),
+                timeout=30)
+
     def test_bad_requests_are_refused_clearly(self):
         st, h, body = self.srv.request("POST", "/ussd/at", "text=1",
                                        {"Content-Type": "application/x-www-form-urlencoded"})
