@@ -61,7 +61,7 @@ struct config_parser {
     int depth;
     int workers_line;
     int hisaab_line;
-    unsigned long hisaab_seen; /* for config_hisaab_key(): the keys already given */
+    unsigned char hisaab_seen[CONFIG_HISAAB_KEYS_MAX]; /* for config_hisaab_key(): keys given */
     struct pending *pend;
     size_t npend;
 };
@@ -503,7 +503,7 @@ static int statement(struct config_parser *p, char **w, size_t n)
     case B_HISAAB:
         if (config_looks_secret(d))
             return misplaced(p, d, b);
-        return config_hisaab_key(p, p->cfg, &p->hisaab_seen, w, n);
+        return config_hisaab_key(p, p->cfg, p->hisaab_seen, w, n);
     }
     return misplaced(p, d, b);
 }

@@ -149,8 +149,8 @@ static const struct key hisaab_keys[] = {
 
 #define NKEYS (sizeof(hisaab_keys) / sizeof(hisaab_keys[0]))
 
-/* config_hisaab_key() keeps one bit per key in an unsigned long. */
-_Static_assert(NKEYS <= sizeof(unsigned long) * CHAR_BIT, "too many hisaab keys for *seen");
+/* config_hisaab_key() keeps one byte per key in the caller's CONFIG_HISAAB_KEYS_MAX. */
+_Static_assert(NKEYS <= CONFIG_HISAAB_KEYS_MAX, "too many hisaab keys for *seen");
 
 int config_quiet_hours(const char *s, int *from_min, int *to_min)
 {
@@ -299,7 +299,7 @@ out:
     return rc;
 }
 
-int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned long *seen, char **w,
+int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned char *seen, char **w,
                       size_t n)
 {
     const struct key *k = NULL;
@@ -322,11 +322,11 @@ int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned long
         config_perr(p, "%s: expected exactly one value", w[0]);
         goto out;
     }
-    if (*seen & (1UL << i)) {
+    if (seen[i]) {
         config_perr(p, "%s: given twice", w[0]);
         goto out;
     }
-    *seen |= 1UL << i;
+    seen[i] = 1;
 
     switch (k->kind) {
     case K_STR:

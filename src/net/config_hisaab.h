@@ -49,11 +49,12 @@ void config_hisaab_defaults(struct config *cfg);
 /*
  * One statement w[0..n) of the `hisaab { }` block: look the key w[0] up, check its one
  * value against the key's type, allowed values, prefixes and range, refuse secrets in it,
- * and store it in cfg (replacing the default; cfg owns the copy). *seen records the keys
- * already given in this file (a key may appear once); it starts at 0. Returns 0, or -1
- * after config_perr().
+ * and store it in cfg (replacing the default; cfg owns the copy). seen (one byte per key,
+ * CONFIG_HISAAB_KEYS_MAX, zeroed at the start) records the keys already given in this file
+ * (a key may appear once). Returns 0, or -1 after config_perr().
  */
-int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned long *seen, char **w,
+#define CONFIG_HISAAB_KEYS_MAX 160
+int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned char *seen, char **w,
                       size_t n) __attribute__((warn_unused_result));
 
 /*

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "channel/gate.h"
 #include "channel/memory.h"
@@ -229,7 +230,16 @@ static void answer_end(struct ustep *u, enum umenu_lang lang, const char *id, co
     memset(&o, 0, sizeof(o));
     st.screen = UM_END;
     st.lang = lang;
-    st.step = (u->has_kept ? u->kept.st.step : 0) + 1;
+    /* The next step. A session not known (run out) has none: a negative step from the
+     * arrival time, so that it never takes the place of a step the session had and two
+     * such answers are two records. */
+    st.step = u->has_kept ? u->kept.st.step + 1 : 1;
+    if (strcmp(event, "expired") == 0) {
+        static unsigned seq;
+        long long t = u->turn.t0 % 10000000; /* ms, a 2.7-hour cycle */
+
+        st.step = -1 - (int)(t * 128 + (getpid() & 15) * 8 + (seq++ & 7));
+    }
     o.end = 1;
     o.event = event;
     record_step(u, u->has_kept ? u->kept.st.screen : UM_START, &st, &o, u->input);
@@ -359,12 +369,9 @@ static void side_effects(struct ustep *u, const struct umenu_out *o)
 
 static void kept_stored(void *arg, int ok)
 {
-    struct ustep *u = arg;
-
+    (void)arg;
     if (!ok)
-        log_debug("ussd: session %.16s kept in this worker only", u->shash);
-    answer(u, u->next.screen, u->next.ended);
-    turn_release(&u->turn); /* the store's */
+        log_debug("ussd: a session is kept in this worker only (Redis away or slow)");
 }
 
 static void menu_env(struct umenu_env *env, const struct memory *m)
@@ -449,14 +456,14 @@ static void run(struct ustep *u)
     snprintf(u->next.prev, sizeof(u->next.prev), "%s", u->gw == UG_AT ? u->in.input : u->input);
     snprintf(u->next.screen, sizeof(u->next.screen), "%s", buf_cstr(&o.screen));
     umenu_out_free(&o);
+    /* The SET is on its way to Redis before the answer is: the next step, which comes
+     * only after the caller read this screen and typed, finds it (and this worker's copy
+     * is there at once), so the answer need not wait for Redis. */
     buf_init(&b, SESSION_VALUE_MAX);
-    turn_hold(&u->turn);
     if (kept_encode(&u->next, &b) != 0 || session_put(USSD_SESSION_SPACE, u->shash, buf_cstr(&b),
-                                                      USSD_SESSION_TTL_S, kept_stored, u) != 0) {
-        turn_release(&u->turn);
+                                                      USSD_SESSION_TTL_S, kept_stored, NULL) != 0)
         log_warn("ussd: session %.16s not kept", u->shash);
-        answer(u, u->next.screen, u->next.ended);
-    }
+    answer(u, u->next.screen, u->next.ended);
     buf_free(&b);
 }
 
@@ -562,7 +569,8 @@ static void kept_came(void *arg, const char *value)
     } else if (!u->in.is_new && (!u->has_kept || k->ended)) {
         /* Run out (the network's limit passed), ended, or lost with Redis away on
          * another worker: this screen's input alone cannot go on. */
-        log_info("ussd: session %.16s is not known here: goodbye", u->shash);
+        log_queue(LOG_INFO, "ussd: %s session %.16s is not known here: goodbye (input %zu bytes)",
+                  u->in.gateway, u->shash, strlen(u->input));
         answer_end(u, u->has_kept ? k->st.lang : UL_HL, "BYE", NULL, "expired");
     } else if (u->in.is_new) {
         memset(&u->st, 0, sizeof(u->st));

@@ -26,7 +26,7 @@ import harness  # noqa: E402
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 10
 SAMPLE = os.path.join(harness.ROOT, "data", "mgnrega_mp_2024-25.csv")
-CONNECTIONS = 16
+CONNECTIONS = int(os.environ.get("USSD_BENCH_CONNECTIONS", "16"))
 
 LUA = r"""
 local threads = 0
@@ -72,6 +72,10 @@ def served_2xx(port, route):
     return sum(int(m.group(1)) for m in map(pat.match, body.decode().splitlines()) if m)
 
 
+def retried_so_far(srv, start):
+    return len(re.findall(r"retried: the same screen", srv.stderr()[start:]))
+
+
 def main():
     if not shutil.which("wrk") or not os.path.exists(os.path.join(harness.BUILD, "hisaab")):
         print("ussd_bench: needs wrk and build/hisaab; not run")
@@ -97,6 +101,7 @@ def main():
         wrk(srv.port, os.path.join(tmp, "warm.lua"), 3)
         time.sleep(1)
         before = served_2xx(srv.port, "/ussd/session")
+        log_start = len(srv.stderr())
         rows0 = int(svc.psql1("SELECT count(*) FROM ussd_steps") or 0)
         rps, p99, total, bad, out = wrk(srv.port, os.path.join(tmp, "bench.lua"), SECONDS)
         time.sleep(0.5)
@@ -105,9 +110,16 @@ def main():
         rows = 0
         while time.monotonic() < deadline:
             rows = int(svc.psql1("SELECT count(*) FROM ussd_steps") or 0) - rows0
-            if rows >= acked:
+            if rows >= acked - retried_so_far(srv, log_start):
                 break
             time.sleep(0.5)
+        # A gateway's retry (the same step again) is answered from the store with the same
+        # screen and not journaled again: the server logs each.
+        retried = len(re.findall(r"retried: the same screen", srv.stderr()[log_start:]))
+        unknown = re.findall(r"ussd: session \S+ (\S+) is not known here", srv.stderr()[log_start:])
+        if unknown:
+            print("  answered END for a session not known: %d (%s)" % (len(unknown),
+                                                                     " ".join(sorted(set(unknown)))))
         summaries = svc.psql1("SELECT count(*) FROM ussd_steps WHERE shown = 'summary'"
                               " AND session_hash IN (SELECT session_hash FROM ussd_sessions"
                               " WHERE gateway = 'session')")
@@ -116,11 +128,26 @@ def main():
         print("  %10.0f steps/s   p99 %s   non-2xx %d   (target 10,000 steps/s, p99 < 20 ms)"
               % (rps, "%.2f ms" % p99 if p99 is not None else "?", bad))
         print("  %d steps acknowledged by the server (%d counted by the client before it"
-              " stopped); %d rows in ussd_steps: %s; %s summaries shown"
-              % (acked, total - bad, rows, "exactly once" if rows == acked else "MISMATCH",
-                 summaries))
-        if rows != acked:
+              " stopped), %d of them retries answered from the store; %d rows in ussd_steps:"
+              " %s; %s summaries shown"
+              % (acked, total - bad, retried, rows,
+                 "exactly once" if rows == acked - retried else "MISMATCH", summaries))
+        if rows != acked - retried:
             lost = True
+            print("  events:", svc.psql("SELECT event, count(*) FROM ussd_steps GROUP BY 1"
+                                        " ORDER BY 2 DESC"))
+            print("  sessions with a gap:", svc.psql(
+                "SELECT session_hash, count(*), max(step), string_agg(event, ',' ORDER BY step)"
+                " FROM ussd_steps GROUP BY 1 HAVING count(*) <> max(step) LIMIT 5"))
+            print("  sessions by steps:", svc.psql(
+                "SELECT n, count(*) FROM (SELECT count(*) AS n FROM ussd_steps GROUP BY"
+                " session_hash) x GROUP BY 1 ORDER BY 1"))
+            print("  short sessions:", svc.psql(
+                "SELECT string_agg(event || ':' || coalesce(input, '-'), ',' ORDER BY step)"
+                " FROM ussd_steps GROUP BY session_hash HAVING count(*) < 7 LIMIT 80"))
+            print("  ussd_sessions rows %s, steps summed %s" % (
+                svc.psql1("SELECT count(*) FROM ussd_sessions"),
+                svc.psql1("SELECT sum(steps) FROM ussd_sessions")))
         if rps == 0 or "-v" in sys.argv:
             print(out)
     finally:
