@@ -86,6 +86,7 @@ struct http_request {
     unsigned in_dispatch : 1;
     unsigned close : 1;
     unsigned streaming : 1; /* between http_reply_start() and http_reply_end() */
+    unsigned headers_set;   /* HS_* bits: headers a handler gave that the reply also sets */
     int stream_status;
     size_t stream_bytes;
     http_flushed_fn flushed; /* pending chunk-written callback, if any */
@@ -204,12 +205,63 @@ int http_base_url(struct http_request *req, const char *public_url, struct buf *
     return buf_printf(out, "http://%s", host);
 }
 
+/* Headers the reply path sets itself unless the handler did: which ones the handler
+ * gave is noted here, so that the reply neither searches nor removes the others (each
+ * is a walk of the list with a case-insensitive compare). */
+enum {
+    HS_TYPE = 1 << 0,
+    HS_LENGTH = 1 << 1,
+    HS_NOSNIFF = 1 << 2,
+    HS_REFERRER = 1 << 3,
+    HS_CSP = 1 << 4,
+    HS_CONNECTION = 1 << 5,
+};
+
+static unsigned header_bit(const char *name)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } known[] = {
+        {"Content-Type", HS_TYPE},
+        {"Content-Length", HS_LENGTH},
+        {"X-Content-Type-Options", HS_NOSNIFF},
+        {"Referrer-Policy", HS_REFERRER},
+        {"Content-Security-Policy", HS_CSP},
+        {"Connection", HS_CONNECTION},
+    };
+    size_t i;
+    int c = name[0] | 0x20;
+
+    if (c != 'c' && c != 'x' && c != 'r')
+        return 0;
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if ((known[i].name[0] | 0x20) == c && strcasecmp(name, known[i].name) == 0)
+            return known[i].bit;
+    return 0;
+}
+
 void http_add_header(struct http_request *req, const char *name, const char *value)
 {
     if (req->replied || req->gone)
         return;
+    req->headers_set |= header_bit(name);
     if (evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value) != 0)
         log_warn("http: header %s refused", name);
+}
+
+/* Requests are recycled: a worker's loop is single-threaded, and a fresh block of this
+ * size from malloc, beside evhttp's many small frees, costs more than the whole of
+ * routing. At most REQ_POOL are kept. */
+#define REQ_POOL 64
+static struct http_request *req_pool[REQ_POOL];
+static size_t req_pooled;
+
+static struct http_request *request_alloc(void)
+{
+    if (req_pooled > 0)
+        return req_pool[--req_pooled];
+    return xmalloc(sizeof(struct http_request));
 }
 
 static void request_free(struct http_request *req)
@@ -224,7 +276,10 @@ static void request_free(struct http_request *req)
         next = c->next;
         free(c);
     }
-    free(req);
+    if (req_pooled < REQ_POOL)
+        req_pool[req_pooled++] = req;
+    else
+        free(req);
 }
 
 static uint64_t elapsed_us(const struct timespec *start)
@@ -247,9 +302,10 @@ static int route_slot(const struct http_server *srv, const struct cfg_route *rou
     return 0;
 }
 
-static void set_default(struct evkeyvalq *h, const char *name, const char *value)
+static void set_default(struct http_request *req, struct evkeyvalq *h, unsigned bit,
+                        const char *name, const char *value)
 {
-    if (evhttp_find_header(h, name) == NULL && evhttp_add_header(h, name, value) != 0)
+    if (!(req->headers_set & bit) && evhttp_add_header(h, name, value) != 0)
         log_warn("http: header %s refused", name);
 }
 
@@ -301,11 +357,12 @@ static void unref_body(const void *data, size_t len, void *extra)
 /* Response headers every reply carries unless the handler set its own. */
 static void default_headers(struct http_request *req, struct evkeyvalq *h)
 {
-    set_default(h, "X-Content-Type-Options", "nosniff");
-    set_default(h, "Referrer-Policy", "no-referrer");
-    set_default(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    set_default(req, h, HS_NOSNIFF, "X-Content-Type-Options", "nosniff");
+    set_default(req, h, HS_REFERRER, "Referrer-Policy", "no-referrer");
+    set_default(req, h, HS_CSP, "Content-Security-Policy",
+                "default-src 'none'; frame-ancestors 'none'");
     if (req->close || req->srv->draining)
-        set_default(h, "Connection", "close");
+        set_default(req, h, HS_CONNECTION, "Connection", "close");
 }
 
 /* libevent writes at most 16 KB per socket-writable event unless told otherwise, so a
@@ -346,8 +403,10 @@ static void reply_body(struct http_request *req, int status, const char *content
     } else {
         evhttp_connection_set_closecb(evhttp_request_get_connection(req->ev), NULL, NULL);
         h = evhttp_request_get_output_headers(req->ev);
-        evhttp_remove_header(h, "Content-Type");
-        evhttp_remove_header(h, "Content-Length");
+        if (req->headers_set & HS_TYPE)
+            evhttp_remove_header(h, "Content-Type");
+        if (req->headers_set & HS_LENGTH)
+            evhttp_remove_header(h, "Content-Length");
         if (content_type != NULL && evhttp_add_header(h, "Content-Type", content_type) != 0)
             log_warn("http: content headers refused");
         /* 1xx, 204 and 304 carry neither a body nor Content-Length (RFC 9110 8.6). */
@@ -407,8 +466,10 @@ void http_reply_start(struct http_request *req, int status, const char *content_
     if (req->gone || evhttp_request_get_connection(req->ev) == NULL)
         return; /* http_reply_end() releases it */
     h = evhttp_request_get_output_headers(req->ev);
-    evhttp_remove_header(h, "Content-Type");
-    evhttp_remove_header(h, "Content-Length");
+    if (req->headers_set & HS_TYPE)
+        evhttp_remove_header(h, "Content-Type");
+    if (req->headers_set & HS_LENGTH)
+        evhttp_remove_header(h, "Content-Length");
     if (content_type != NULL && evhttp_add_header(h, "Content-Type", content_type) != 0)
         log_warn("http: content headers refused");
     default_headers(req, h);
@@ -675,7 +736,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     const char *why;
     size_t i, len;
 
-    req = xmalloc(sizeof(*req));
+    req = request_alloc();
     /* The inline arena stays uninitialised; only the header fields are cleared. */
     memset(req, 0, offsetof(struct http_request, arena));
     clock_gettime(CLOCK_MONOTONIC, &req->start);
@@ -821,4 +882,6 @@ void http_server_free(struct http_server *srv)
     if (srv->http != NULL)
         evhttp_free(srv->http);
     free(srv);
+    while (req_pooled > 0)
+        free(req_pool[--req_pooled]);
 }

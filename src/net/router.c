@@ -33,7 +33,44 @@ struct exact {
 struct regex_route {
     const struct cfg_route *route;
     void *handler;
+    char prefix[64]; /* what every match starts with, so most paths skip the regex */
+    size_t plen;
 };
+
+/*
+ * The literal start of an anchored pattern: the characters after '^' up to the first
+ * special one, less a last character that a quantifier makes optional. Nothing when the
+ * pattern has a top-level alternative ('|' outside parentheses: "^/a|/b").
+ */
+static size_t literal_prefix(const char *re, char *out, size_t n)
+{
+    size_t len = 0, depth = 0;
+    const char *p;
+
+    out[0] = '\0';
+    for (p = re; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        else if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth > 0)
+            depth--;
+        else if (*p == '|' && depth == 0)
+            return 0;
+    }
+    if (re[0] != '^')
+        return 0;
+    for (p = re + 1; *p != '\0' && len + 1 < n; p++) {
+        if (strchr(".[]()*+?{}|\\$^", *p) != NULL) {
+            if ((*p == '?' || *p == '*' || *p == '{') && len > 0)
+                len--;
+            break;
+        }
+        out[len++] = *p;
+    }
+    out[len] = '\0';
+    return len;
+}
 
 struct router {
     struct exact *exact;
@@ -85,6 +122,8 @@ struct router *router_new(const struct config *cfg, router_lookup_fn lookup, cha
             if (rt->is_regex) {
                 r->rx[r->nrx].route = rt;
                 r->rx[r->nrx].handler = h;
+                r->rx[r->nrx].plen =
+                    literal_prefix(rt->path, r->rx[r->nrx].prefix, sizeof(r->rx[r->nrx].prefix));
                 r->nrx++;
             } else {
                 r->exact[r->nexact].path = rt->path;
@@ -280,6 +319,9 @@ void router_match(const struct router *r, unsigned method, const char *path, con
     } else {
         for (i = 0; i < r->nrx; i++) {
             regmatch_t pm[1];
+
+            if (r->rx[i].plen > 0 && strncmp(path, r->rx[i].prefix, r->rx[i].plen) != 0)
+                continue;
             if (regexec(&r->rx[i].route->re, path, 1, pm, 0) == 0 && pm[0].rm_so == 0 &&
                 (size_t)pm[0].rm_eo == plen) {
                 rt = r->rx[i].route;

@@ -58,6 +58,9 @@ static const char conf[] =
     "  route ^/catch/a$ { handler h_catch2 }\n"
     "  route ^/loose/[0-9]+ { handler h_loose }\n"
     "  route ^/deep/a+$ { handler h_deep }\n"
+    "  route ^/opt/ab?c$ { handler h_opt }\n"
+    "  route ^/alt/x$|^/other/y$ { handler h_alt }\n"
+    "  route ^/pre/(one|two)$ { handler h_pre }\n"
     "  route /geo { handler h_geo; validate qs:get lat v_lat; validate qs:get lon v_lon }\n"
     "  route /all { handler h_all; methods get head post put delete options patch }\n"
     "  route /many {\n"
@@ -76,8 +79,9 @@ static const char conf[] =
 
 /* Handlers are only compared by address here. */
 static const char *const handler_names[] = {
-    "h_health", "h_list",   "h_feedback", "h_both", "h_long", "h_summary", "h_district", "h_zero",
-    "h_catch1", "h_catch2", "h_loose",    "h_deep", "h_geo",  "h_all",     "h_many"};
+    "h_health",   "h_list", "h_feedback", "h_both",   "h_long",  "h_summary",
+    "h_district", "h_zero", "h_catch1",   "h_catch2", "h_loose", "h_deep",
+    "h_geo",      "h_all",  "h_many",     "h_opt",    "h_alt",   "h_pre"};
 static char handler_slots[sizeof(handler_names) / sizeof(handler_names[0])];
 
 static void *lookup(const char *name)
@@ -202,6 +206,21 @@ static void test_regex(void **state)
     get(state, "/loose/12abc", NULL, &m);
     assert_int_equal(m.status, ROUTER_NOT_FOUND);
     get(state, "/x/loose/12", NULL, &m);
+    assert_int_equal(m.status, ROUTER_NOT_FOUND);
+
+    /* The literal start that lets most paths skip a regex never hides a match: a
+     * character a quantifier makes optional, a top-level alternative, a group. */
+    get(state, "/opt/ac", NULL, &m);
+    assert_ptr_equal(m.handler, H("h_opt"));
+    get(state, "/opt/abc", NULL, &m);
+    assert_ptr_equal(m.handler, H("h_opt"));
+    get(state, "/other/y", NULL, &m);
+    assert_ptr_equal(m.handler, H("h_alt"));
+    get(state, "/alt/x", NULL, &m);
+    assert_ptr_equal(m.handler, H("h_alt"));
+    get(state, "/pre/two", NULL, &m);
+    assert_ptr_equal(m.handler, H("h_pre"));
+    get(state, "/pre/three", NULL, &m);
     assert_int_equal(m.status, ROUTER_NOT_FOUND);
 }
 
