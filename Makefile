@@ -32,7 +32,8 @@ ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all icons deps run test unit blackbox bench bench-parse bench-etl fuzz lint audio clean
+.PHONY: all icons deps run test unit blackbox bench bench-parse bench-etl fuzz lint audio clean \
+        test-scale lint-deploy
 
 all: $(B)/hisaab $(B)/hisaab-etl icons
 
@@ -77,8 +78,14 @@ $(B)/tests/%: tests/unit/%.c $(B)/libetl.a $(B)/libcore.a
 run: deps all
 	@./scripts/run
 
-test: deps all $(UNIT_BIN) lint
+test: deps all $(UNIT_BIN) lint test-scale
 	@./tests/run-all
+
+# The scale-out drills (tests/scale/drills.py): replica, instance, Redis failover and
+# primary restart under load, two instances behind nginx; about two minutes.
+test-scale: all
+	@python3 tests/scale/drills.py --seconds 10 > $(B)/drills.log 2>&1 && tail -n 7 $(B)/drills.log \
+	    || (cat $(B)/drills.log; exit 1)
 
 unit: all $(UNIT_BIN)
 	@./tests/run-all --unit
@@ -121,6 +128,14 @@ lint:
 	@clang-format --dry-run -Werror $$(find src -name '*.[ch]') etl/*.c etl/*.h tests/unit/*.[ch] \
 	    tests/fuzz/*.c tests/bench/*.c && echo "lint: clang-format clean"
 	@python3 scripts/check-layers
+	@$(MAKE) --no-print-directory lint-deploy
+
+# deploy/: the Kubernetes manifests checked against the Kubernetes models (npm
+# kubernetes-models, offline) and the compose file parsed (deploy/lint/).
+lint-deploy:
+	@./scripts/install-deploy-lint
+	@node deploy/lint/check.mjs
+	@./deploy/make-conf --check
 
 # libFuzzer targets for every parser that sees outside input (tests/fuzz/fuzz_*.c), built
 # with clang into $(B)/fuzz/ over all library sources; without clang they are only

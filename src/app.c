@@ -48,6 +48,8 @@ struct handler_entry {
 static const struct handler_entry handlers[] = {
     {"api_health", (void *)api_health},
     {"api_etl_status", (void *)api_etl_status},
+    {"api_live", (void *)api_live},
+    {"api_ready", (void *)api_ready},
     {"metrics_handler", (void *)api_metrics},
     {"api_states", (void *)api_states},
     {"api_districts", (void *)api_districts},
@@ -113,8 +115,21 @@ static int backends_start(struct event_base *base, const struct config *cfg)
         log_error("postgres: cannot start the connection pool");
         return -1;
     }
+    if (cfg->database_replicas != NULL && cfg->database_replicas[0] != '\0' &&
+        pg_replicas_init(cfg->database_replicas, cfg->database_replica_pool,
+                         cfg->replica_max_lag_ms, DATA_VERSION_SQL) != 0) {
+        log_error("postgres: cannot start the replica pools (database_replicas)");
+        pg_shutdown();
+        return -1;
+    }
     if (cfg->redis_url == NULL || cfg->redis_url[0] == '\0') {
         log_warn("redis_url (or REDIS_URL) is not set; running without Redis");
+    } else if (cfg->redis_sentinels != NULL && cfg->redis_sentinels[0] != '\0') {
+        if (rds_init_sentinel(base, cfg->redis_url, timeout_ms, cfg->redis_sentinels,
+                              cfg->redis_sentinel_master) != 0) {
+            pg_shutdown();
+            return -1;
+        }
     } else if (rds_init(base, cfg->redis_url, timeout_ms) != 0) {
         pg_shutdown();
         return -1;

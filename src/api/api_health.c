@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/master.h"
 #include "net/metrics.h"
 #include "backend/pg.h"
 #include "backend/rds.h"
@@ -103,6 +104,10 @@ static void health_reply(struct health *h)
                         json_pack("{s:o, s:o}", "postgres", check(h->pg_up, h->pg_ms), "redis",
                                   check(h->rds_up, h->rds_ms)));
     json_object_set_new(doc, "data", data);
+    if (pg_replicas_configured() > 0)
+        json_object_set_new(doc, "replicas",
+                            json_pack("{s:i, s:i}", "configured", pg_replicas_configured(),
+                                      "serving", pg_replicas_usable()));
     json_object_set_new(doc, "reasons", reasons);
     json_object_set_new(doc, "timestamp", timestamp());
     http_add_header(h->req, "Cache-Control", "no-store");
@@ -155,6 +160,21 @@ void api_health(struct http_request *req)
     if (rds_command(health_rds_done, h, "PING") != 0)
         h->pending--; /* redis not configured: down */
     health_release(h);
+}
+
+void api_live(struct http_request *req)
+{
+    http_add_header(req, "Cache-Control", "no-store");
+    http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_ready(struct http_request *req)
+{
+    int draining = master_draining();
+
+    http_add_header(req, "Cache-Control", "no-store");
+    http_reply_json(req, draining ? 503 : 200,
+                    json_pack("{s:s}", "status", draining ? "draining" : "ready"));
 }
 
 static void etl_status_done(void *arg, json_t *data, const char *err)

@@ -21,6 +21,10 @@ struct event_base;
 
 /* Queries waiting for a free connection beyond this fail at once with "queue full". */
 #define PG_QUEUE_MAX 1024
+/* Most read replicas pg_replicas_init() takes. */
+#define PG_MAX_REPLICAS 8
+/* How often each replica's lag and mark are read. */
+#define PG_PROBE_MS 1000
 /* Most parameters a query may take. */
 #define PG_MAX_PARAMS 64
 
@@ -55,6 +59,35 @@ int pg_query(const char *sql, int nparams, const char *const *params, pg_result_
     __attribute__((warn_unused_result));
 
 /*
+ * Read replicas: urls is one or more libpq URLs separated by blanks (copied), each opened
+ * as a pool of pool_size connections (1..64) next to the primary's, so a worker holds at
+ * most pg_init()'s pool_size + replicas * pool_size connections. Every PG_PROBE_MS each
+ * replica is asked its replay lag (0 when it has replayed all it received, else the age
+ * of pg_last_xact_replay_timestamp()) and mark_sql, a query of one bigint (the data
+ * version); one more than max_lag_ms behind, not answering, or without a connection is
+ * left out of reads until a probe finds it well again. Call after pg_init(). Returns 0,
+ * or -1 (nothing opened) when not started, already called, or an argument or URL is
+ * invalid.
+ */
+int pg_replicas_init(const char *urls, int pool_size, int max_lag_ms, const char *mark_sql)
+    __attribute__((warn_unused_result));
+
+/*
+ * A read: like pg_query(), on a replica whose last probe saw mark >= min_mark and lag
+ * within bounds (round robin), else on the primary. A read that fails on its replica for a
+ * reason of the replica's (connection lost or down, timeout, shutdown, too many
+ * connections, a recovery conflict) runs again on the primary, so its callback sees
+ * the primary's answer; an error the statement itself caused is delivered as is. The SQL
+ * must not write. Same returns as pg_query().
+ */
+int pg_query_read(long long min_mark, const char *sql, int nparams, const char *const *params,
+                  pg_result_fn cb, void *arg) __attribute__((warn_unused_result));
+
+/* Replicas configured, and those whose last probe made them serve reads. */
+int pg_replicas_configured(void);
+int pg_replicas_usable(void);
+
+/*
  * The SQLSTATE of the failure being delivered ("23514"), valid only inside a pg_result_fn
  * while it runs (owned by pg). NULL outside a callback, on success, and
  * when the failure is not an error the server sent (timeout, connection lost, queue full,
@@ -63,7 +96,7 @@ int pg_query(const char *sql, int nparams, const char *const *params, pg_result_
  */
 const char *pg_last_sqlstate(void);
 
-/* 1 when at least one connection is established, else 0. */
+/* 1 when at least one connection to the primary is established, else 0. */
 int pg_is_up(void);
 
 /*

@@ -34,6 +34,8 @@
 #define RDS_CONNECT_TIMEOUT_MIN_MS 2000
 #define RDS_HANG_MIN_MS 5000
 #define RDS_CHANNEL_MAX 256
+/* With sentinels: how often one is asked who the master is. */
+#define RDS_SENTINEL_CHECK_MS 1000
 
 enum rconn_state { RC_DOWN, RC_CONNECTING, RC_READY };
 enum rcmd_state { CMD_NEW, CMD_SENT, CMD_FAILING };
@@ -67,6 +69,11 @@ struct rsub {
     void *arg;
 };
 
+struct rsentinel {
+    char host[256];
+    int port;
+};
+
 static struct {
     int started;
     int shutting_down;
@@ -85,9 +92,21 @@ static struct {
     int nsubs;
     int npending;
     TAILQ_HEAD(, rcmd) failing;
+    /* Sentinel mode (nsentinels > 0): host and port above are the master they named. */
+    struct rsentinel sentinels[RDS_MAX_SENTINELS];
+    int nsentinels;
+    char *master_name;
+    int have_master;            /* host/port hold a master a sentinel named */
+    int next_sentinel;          /* the one to ask next */
+    int asked;                  /* sentinels asked in this round without an answer */
+    redisAsyncContext *sac;     /* the question in flight, or NULL */
+    struct event *sen_tick;     /* every RDS_SENTINEL_CHECK_MS */
+    struct event *sen_deadline; /* the question's timeout */
+    int no_master_logged;
 } rds;
 
 static void conn_connect(struct rconn *rc);
+static void sentinel_ask(void);
 
 static struct timeval ms_tv(int ms)
 {
@@ -142,6 +161,7 @@ static void conn_failed(struct rconn *rc, const char *why)
     rc->connected = 0;
     bump_backoff(rc);
     conn_schedule(rc, rc->backoff_ms);
+    sentinel_ask(); /* the master may have moved */
     if (!rc->down) {
         rc->down = 1;
         log_warn("%s unavailable: %s", rc->name, why != NULL ? why : "connect failed");
@@ -228,6 +248,30 @@ static void setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         conn_ready(rc);
 }
 
+/* Sentinel mode: the server a sentinel named must say it is the master (ROLE), as the
+ * sentinel clients' guidelines ask; a demoted one sends us back to the sentinels. */
+static void role_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    struct rconn *rc = privdata;
+
+    if (reply == NULL || rc->ac != ac)
+        return;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(reply->element[0]->str, "master") == 0) {
+        if (--rc->setup_pending == 0 && rc->connected)
+            conn_ready(rc);
+        return;
+    }
+    log_warn("%s: %s:%d is not the master; asking the sentinels", rc->name, rds.host, rds.port);
+    rds.have_master = 0;
+    bump_backoff(rc);
+    rc->down = 1;
+    conn_drop(rc, rc->backoff_ms);
+    sentinel_ask();
+}
+
 static void on_connect(const redisAsyncContext *cac, int status)
 {
     struct rconn *rc = cac->data;
@@ -256,6 +300,7 @@ static void on_disconnect(const redisAsyncContext *cac, int status)
     rc->state = RC_DOWN;
     rc->connected = 0;
     conn_schedule(rc, rc->backoff_ms);
+    sentinel_ask();
 }
 
 static void conn_timer(evutil_socket_t fd, short what, void *arg)
@@ -282,6 +327,15 @@ static void conn_connect(struct rconn *rc)
     struct timeval tv;
     char msg[256];
 
+    if (rds.nsentinels > 0 && !rds.have_master) {
+        /* Nobody named a master yet: wait (the answer reconnects us at once). */
+        rc->state = RC_DOWN;
+        rc->down = 1;
+        bump_backoff(rc);
+        conn_schedule(rc, rc->backoff_ms);
+        sentinel_ask();
+        return;
+    }
     ac = redisAsyncConnect(rds.host, rds.port);
     if (ac == NULL) {
         conn_failed(rc, "out of memory");
@@ -315,6 +369,8 @@ static void conn_connect(struct rconn *rc)
     }
     if (!rc->is_sub && rds.db != 0 &&
         redisAsyncCommand(ac, setup_reply, rc, "SELECT %d", rds.db) == REDIS_OK)
+        rc->setup_pending++;
+    if (rds.nsentinels > 0 && redisAsyncCommand(ac, role_reply, rc, "ROLE") == REDIS_OK)
         rc->setup_pending++;
     tv = ms_tv(rds.connect_timeout_ms);
     event_del(rc->timer);
@@ -453,6 +509,251 @@ static void free_url(void)
     rds.password = NULL;
 }
 
+/* What rds_init() and rds_init_sentinel() share: the loop, the timeouts, the connections. */
+static void setup_common(struct event_base *base, int timeout_ms)
+{
+    rds.base = base;
+    rds.timeout_ms = timeout_ms;
+    rds.connect_timeout_ms =
+        timeout_ms * 2 > RDS_CONNECT_TIMEOUT_MIN_MS ? timeout_ms * 2 : RDS_CONNECT_TIMEOUT_MIN_MS;
+    rds.hang_ms = timeout_ms * 10 > RDS_HANG_MIN_MS ? timeout_ms * 10 : RDS_HANG_MIN_MS;
+    conn_setup(&rds.cmd, "redis", 0);
+    conn_setup(&rds.sub, "redis subscriber", 1);
+}
+
+/* ---- Sentinel: who is the master ------------------------------------------------------ */
+
+/* Forget the question in flight (its reply, if it comes, is ignored). */
+static void sentinel_close(int free_now)
+{
+    redisAsyncContext *ac = rds.sac;
+
+    rds.sac = NULL;
+    if (rds.sen_deadline != NULL)
+        event_del(rds.sen_deadline);
+    if (ac == NULL)
+        return;
+    if (free_now)
+        redisAsyncFree(ac);
+    else
+        redisAsyncDisconnect(ac);
+}
+
+/* The sentinel asked did not answer usefully: try the next one, once per round. */
+static void sentinel_next(const char *why)
+{
+    const struct rsentinel *s = &rds.sentinels[rds.next_sentinel];
+
+    log_debug("redis sentinel %s:%d: %s", s->host, s->port, why);
+    rds.next_sentinel = (rds.next_sentinel + 1) % rds.nsentinels;
+    if (++rds.asked < rds.nsentinels) {
+        sentinel_ask();
+        return;
+    }
+    rds.asked = 0;
+    if (!rds.no_master_logged) {
+        log_warn("redis: no sentinel names a master for '%s' (%s); running on local fallbacks",
+                 rds.master_name, why);
+        rds.no_master_logged = 1;
+    }
+}
+
+/* A new master: both connections go to it now. */
+static void master_moved(const char *host, int port)
+{
+    struct rconn *conns[2] = {&rds.cmd, &rds.sub};
+    int i;
+
+    log_info("redis: master '%s' is %s:%d", rds.master_name, host, port);
+    snprintf(rds.host, sizeof(rds.host), "%s", host);
+    rds.port = port;
+    rds.have_master = 1;
+    for (i = 0; i < 2; i++) {
+        struct rconn *rc = conns[i];
+        if (rc->ac != NULL)
+            conn_drop(rc, 0);
+        else if (rc == &rds.cmd || rds.nsubs > 0)
+            conn_schedule(rc, 0);
+        rc->backoff_ms = 0;
+    }
+}
+
+static void sentinel_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    const redisReply *h, *p;
+    char *end;
+    long port;
+
+    (void)privdata;
+    if (ac != rds.sac)
+        return;
+    sentinel_close(0);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        sentinel_next(reply != NULL && reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                        : "no master by that name");
+        return;
+    }
+    h = reply->element[0];
+    p = reply->element[1];
+    if (h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_STRING || h->len == 0 ||
+        h->len >= sizeof(rds.host)) {
+        sentinel_next("unexpected reply");
+        return;
+    }
+    errno = 0;
+    port = strtol(p->str, &end, 10);
+    if (errno != 0 || *end != '\0' || port < 1 || port > 65535) {
+        sentinel_next("bad port in reply");
+        return;
+    }
+    rds.asked = 0;
+    if (rds.no_master_logged)
+        log_info("redis: the sentinels name a master again");
+    rds.no_master_logged = 0;
+    if (!rds.have_master || rds.port != (int)port || strcmp(rds.host, h->str) != 0)
+        master_moved(h->str, (int)port);
+}
+
+static void sentinel_on_connect(const redisAsyncContext *cac, int status)
+{
+    if (cac != rds.sac || status == REDIS_OK)
+        return;
+    rds.sac = NULL; /* hiredis frees it */
+    event_del(rds.sen_deadline);
+    sentinel_next(cac->errstr);
+}
+
+static void sentinel_on_disconnect(const redisAsyncContext *cac, int status)
+{
+    (void)status;
+    if (cac != rds.sac)
+        return;
+    rds.sac = NULL;
+    event_del(rds.sen_deadline);
+    sentinel_next("connection lost");
+}
+
+static void sentinel_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    sentinel_close(1);
+    sentinel_next("timeout");
+}
+
+static void sentinel_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    sentinel_ask();
+}
+
+/* Ask one sentinel for the master's address, unless a question is in flight. */
+static void sentinel_ask(void)
+{
+    const struct rsentinel *s;
+    redisAsyncContext *ac;
+    struct timeval tv;
+
+    if (!rds.started || rds.nsentinels == 0 || rds.sac != NULL || rds.shutting_down)
+        return;
+    s = &rds.sentinels[rds.next_sentinel];
+    ac = redisAsyncConnect(s->host, s->port);
+    if (ac == NULL || ac->err) {
+        if (ac != NULL)
+            redisAsyncFree(ac);
+        sentinel_next("cannot connect");
+        return;
+    }
+    if (redisLibeventAttach(ac, rds.base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        sentinel_next("cannot attach to the event loop");
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, sentinel_on_connect);
+    redisAsyncSetDisconnectCallback(ac, sentinel_on_disconnect);
+    rds.sac = ac;
+    if (redisAsyncCommand(ac, sentinel_reply, NULL, "SENTINEL get-master-addr-by-name %s",
+                          rds.master_name) != REDIS_OK) {
+        sentinel_close(1);
+        sentinel_next("cannot send");
+        return;
+    }
+    tv = ms_tv(rds.timeout_ms);
+    event_add(rds.sen_deadline, &tv);
+}
+
+/* "host:port,host:port" into rds.sentinels. Returns 0 or -1. */
+static int parse_sentinels(const char *list)
+{
+    const char *p = list, *end, *colon;
+    char num[8];
+    char *e;
+    long port;
+    size_t n;
+
+    rds.nsentinels = 0;
+    for (;;) {
+        end = p + strcspn(p, ",");
+        colon = memchr(p, ':', (size_t)(end - p));
+        if (colon == NULL || rds.nsentinels >= RDS_MAX_SENTINELS)
+            return -1;
+        n = (size_t)(colon - p);
+        if (n == 0 || n >= sizeof(rds.sentinels[0].host) || (size_t)(end - colon - 1) == 0 ||
+            (size_t)(end - colon - 1) >= sizeof(num))
+            return -1;
+        memcpy(num, colon + 1, (size_t)(end - colon - 1));
+        num[end - colon - 1] = '\0';
+        errno = 0;
+        port = strtol(num, &e, 10);
+        if (errno != 0 || *e != '\0' || port < 1 || port > 65535)
+            return -1;
+        memcpy(rds.sentinels[rds.nsentinels].host, p, n);
+        rds.sentinels[rds.nsentinels].host[n] = '\0';
+        rds.sentinels[rds.nsentinels].port = (int)port;
+        rds.nsentinels++;
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
+}
+
+int rds_init_sentinel(struct event_base *base, const char *url, int timeout_ms,
+                      const char *sentinels, const char *master)
+{
+    struct timeval tv = ms_tv(RDS_SENTINEL_CHECK_MS);
+    int rc = -1;
+
+    if (rds.started || base == NULL || url == NULL || sentinels == NULL || master == NULL ||
+        master[0] == '\0' || timeout_ms <= 0)
+        goto out;
+    memset(&rds, 0, sizeof(rds));
+    TAILQ_INIT(&rds.failing);
+    if (parse_url(url) != 0 || parse_sentinels(sentinels) != 0) {
+        log_error("redis: bad URL or sentinel list (want redis://host/db and host:port,...)");
+        free_url();
+        rds.nsentinels = 0;
+        goto out;
+    }
+    rds.master_name = xstrdup(master);
+    setup_common(base, timeout_ms);
+    rds.sen_tick = event_new(base, -1, EV_PERSIST, sentinel_tick, NULL);
+    rds.sen_deadline = evtimer_new(base, sentinel_deadline, NULL);
+    if (rds.sen_tick == NULL || rds.sen_deadline == NULL || event_add(rds.sen_tick, &tv) != 0) {
+        log_error("redis: cannot create a timer");
+        abort();
+    }
+    rds.started = 1;
+    rds.cmd.state = RC_DOWN;
+    sentinel_ask(); /* the answer connects both connections */
+    rc = 0;
+out:
+    return rc;
+}
+
 int rds_init(struct event_base *base, const char *url, int timeout_ms)
 {
     int rc = -1;
@@ -466,13 +767,7 @@ int rds_init(struct event_base *base, const char *url, int timeout_ms)
         free_url();
         goto out;
     }
-    rds.base = base;
-    rds.timeout_ms = timeout_ms;
-    rds.connect_timeout_ms =
-        timeout_ms * 2 > RDS_CONNECT_TIMEOUT_MIN_MS ? timeout_ms * 2 : RDS_CONNECT_TIMEOUT_MIN_MS;
-    rds.hang_ms = timeout_ms * 10 > RDS_HANG_MIN_MS ? timeout_ms * 10 : RDS_HANG_MIN_MS;
-    conn_setup(&rds.cmd, "redis", 0);
-    conn_setup(&rds.sub, "redis subscriber", 1);
+    setup_common(base, timeout_ms);
     rds.started = 1;
     conn_connect(&rds.cmd);
     rc = 0;
@@ -706,6 +1001,15 @@ void rds_shutdown(void)
         return;
     rds.started = 0;
     rds.shutting_down = 1;
+    sentinel_close(1);
+    if (rds.sen_tick != NULL)
+        event_free(rds.sen_tick);
+    if (rds.sen_deadline != NULL)
+        event_free(rds.sen_deadline);
+    rds.sen_tick = rds.sen_deadline = NULL;
+    free(rds.master_name);
+    rds.master_name = NULL;
+    rds.nsentinels = 0;
     for (i = 0; i < 2; i++) {
         struct rconn *rc = conns[i];
         redisAsyncContext *ac = rc->ac;

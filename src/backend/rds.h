@@ -25,6 +25,8 @@ struct event_base;
 #define RDS_MAX_PENDING 4096
 /* Most arguments (keys and values together) rds_eval() takes. */
 #define RDS_EVAL_MAX_ARGS 32
+/* Most sentinels rds_init_sentinel() takes. */
+#define RDS_MAX_SENTINELS 8
 /* Most channels rds_subscribe() accepts. */
 #define RDS_MAX_SUBS 16
 
@@ -47,6 +49,20 @@ typedef void (*rds_message_fn)(void *arg, const char *msg, size_t len);
  * an argument is invalid.
  */
 int rds_init(struct event_base *base, const char *url, int timeout_ms)
+    __attribute__((warn_unused_result));
+
+/*
+ * The same behind Redis Sentinel: the master named master (copied) is asked of the
+ * sentinels "host:port,host:port" (at most RDS_MAX_SENTINELS; one at a time, the next
+ * when one does not answer within timeout_ms) at start and every second, and whenever a
+ * connection breaks or fails; url gives only the database number and credentials (its
+ * host is not used). Both connections check with ROLE that the server is the master, and
+ * move to a new master as soon as a sentinel names it (the subscriber re-subscribes).
+ * While no sentinel names a master, commands fail fast with "redis unavailable", as when
+ * Redis is down. Same returns as rds_init().
+ */
+int rds_init_sentinel(struct event_base *base, const char *url, int timeout_ms,
+                      const char *sentinels, const char *master)
     __attribute__((warn_unused_result));
 
 /*

@@ -537,7 +537,7 @@ static int query_pins(void)
 
     snprintf(pin, sizeof(pin), "%d", dir.last_pin);
     snprintf(lgd, sizeof(lgd), "%d", dir.last_pin_lgd);
-    return pg_query(pin_sql, 2, params, pins_done, NULL);
+    return pg_query_read(data_version_current(), pin_sql, 2, params, pins_done, NULL);
 }
 
 static void ref_done(void *arg, const PGresult *res, const char *err)
@@ -554,7 +554,7 @@ static void ref_done(void *arg, const PGresult *res, const char *err)
 
 static int query_ref(void)
 {
-    return pg_query(ref_sql, 0, NULL, ref_done, NULL);
+    return pg_query_read(data_version_current(), ref_sql, 0, NULL, ref_done, NULL);
 }
 
 static void page_done(void *arg, const PGresult *res, const char *err)
@@ -581,7 +581,7 @@ static int query_page(void)
     snprintf(last_d, sizeof(last_d), "%d", dir.last_district);
     snprintf(last_s, sizeof(last_s), "%d", dir.last_state);
     snprintf(age, sizeof(age), "%lld", dir.max_age_s);
-    return pg_query(page_sql, 3, params, page_done, NULL);
+    return pg_query_read(data_version_current(), page_sql, 3, params, page_done, NULL);
 }
 
 static void start_build(void)

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "data/version.h"
 #include "backend/pg.h"
 #include "data/district_sql.h"
 #include "text/search.h"
@@ -219,7 +220,8 @@ static int run(const char *sql, int n, const char *const *params, pg_result_fn d
     c->cb = cb;
     c->arg = arg;
     c->cur = cur;
-    if (pg_query(sql, n, params, done, c) != 0) {
+    /* A replica serves the API only once it has replayed the version this worker knows. */
+    if (pg_query_read(data_version_current(), sql, n, params, done, c) != 0) {
         free(c);
         goto out;
     }

@@ -15,6 +15,8 @@ struct event_base;
 
 #define DATA_VERSION_CHANNEL "hisaab:data-version"
 #define DATA_VERSION_LISTENERS 8
+/* The query a read replica's probe runs to learn which version it has replayed. */
+#define DATA_VERSION_SQL "SELECT version FROM data_version WHERE id = 1"
 
 /*
  * A listener: called with the version after every successful poll and every published

@@ -186,6 +186,21 @@ struct config {
     char *ussd_session_text;      /* ussd_session_text: JSON reply's screen field ("msg") */
     char *ussd_session_continue;  /* ussd_session_continue: the flag's value to go on ("1") */
     char *ussd_session_end;       /* ussd_session_end: the flag's value to end ("0") */
+
+    /* Scale-out (README "Scale-out"). */
+    char *database_replicas;     /* database_replicas, or env DATABASE_REPLICAS: read replicas,
+                                    libpq URLs separated by blanks (default none) */
+    int database_replica_pool;   /* database_replica_pool: connections per replica per
+                                    worker (default 2) */
+    int replica_max_lag_ms;      /* replica_max_lag_ms: a replica further behind is left out
+                                    of reads (default 5000) */
+    char *redis_sentinels;       /* redis_sentinels: host:port,... of Redis Sentinels; the
+                                    master comes from them instead of redis_url's host
+                                    (default none) */
+    char *redis_sentinel_master; /* redis_sentinel_master: the master's name ("hisaab") */
+    int drain_ready_seconds;     /* drain_ready_seconds: after SIGTERM, /ready fails this long
+                                    while requests are still served, then the drain
+                                    (default 0) */
 };
 
 #define CONFIG_RETRIES_MAX 8

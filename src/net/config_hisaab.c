@@ -66,7 +66,8 @@ static int has_prefix(const char *s, const char *prefix)
 
 /* ---- the keys ---- */
 
-enum key_kind { K_STR, K_SIZE, K_INT, K_BOOL };
+/* K_URLS: one or more words, each checked like a K_STR, kept joined by blanks. */
+enum key_kind { K_STR, K_SIZE, K_INT, K_BOOL, K_URLS };
 
 struct key {
     const char *name;
@@ -145,6 +146,12 @@ static const struct key hisaab_keys[] = {
     {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
     {"kannel_sendsms_from", K_STR, OFF(kannel_sendsms_from), 0, 0, NULL, NULL},
+    {"database_replicas", K_URLS, OFF(database_replicas), 0, 0, NULL, pg_prefixes},
+    {"database_replica_pool", K_INT, OFF(database_replica_pool), 1, 16, NULL, NULL},
+    {"replica_max_lag_ms", K_INT, OFF(replica_max_lag_ms), 0, 3600000, NULL, NULL},
+    {"redis_sentinels", K_STR, OFF(redis_sentinels), 0, 0, NULL, NULL},
+    {"redis_sentinel_master", K_STR, OFF(redis_sentinel_master), 0, 0, NULL, NULL},
+    {"drain_ready_seconds", K_INT, OFF(drain_ready_seconds), 0, 300, NULL, NULL},
 };
 
 #define NKEYS (sizeof(hisaab_keys) / sizeof(hisaab_keys[0]))
@@ -167,6 +174,34 @@ int config_quiet_hours(const char *s, int *from_min, int *to_min)
     *from_min = h1 * 60 + m1;
     *to_min = h2 * 60 + m2;
     return 0;
+}
+
+/* "host:port,host:port": 1..8 entries, each a host name (letters, digits, . - _) and a
+ * port 1..65535. */
+static int hostports_ok(const char *s)
+{
+    const char *colon, *end;
+    long port;
+    char *pend;
+    int n = 0;
+
+    for (;;) {
+        end = s + strcspn(s, ",");
+        colon = memchr(s, ':', (size_t)(end - s));
+        if (colon == NULL || colon == s || colon - s > 255 || ++n > 8)
+            return 0;
+        for (const char *q = s; q < colon; q++)
+            if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-' && *q != '_')
+                return 0;
+        if (colon[1] < '0' || colon[1] > '9')
+            return 0;
+        port = strtol(colon + 1, &pend, 10);
+        if (pend != end || port < 1 || port > 65535)
+            return 0;
+        if (*end == '\0')
+            return 1;
+        s = end + 1;
+    }
 }
 
 int config_quiet_hours_ok(const char *s)
@@ -259,6 +294,9 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->ussd_session_text = xstrdup("msg");
     cfg->ussd_session_continue = xstrdup("1");
     cfg->ussd_session_end = xstrdup("0");
+    cfg->database_replica_pool = 2;
+    cfg->replica_max_lag_ms = 5000;
+    cfg->redis_sentinel_master = xstrdup("hisaab");
 }
 
 /* A string value: one of k->choices and k->prefixes if given, and no secret in it. */
@@ -286,16 +324,39 @@ static int set_string(struct config_parser *p, const struct key *k, char **slot,
     }
     if (url_has_password(value) || strstr(value, "api-key=") != NULL ||
         strstr(value, "api_key=") != NULL) {
-        config_perr(p,
-                    "%s: secrets are never read from the config file; set the environment "
-                    "variable instead (DATABASE_URL, REDIS_URL, DATA_GOV_API_KEY)",
-                    name);
+        config_perr(
+            p,
+            "%s: secrets are never read from the config file; set the environment "
+            "variable instead (DATABASE_URL, DATABASE_REPLICAS, REDIS_URL, DATA_GOV_API_KEY)",
+            name);
         goto out;
     }
     free(*slot);
     *slot = xstrdup(value);
     rc = 0;
 out:
+    return rc;
+}
+
+/* Words w[1..n-1], each a string value of k, kept as one blank-separated string. */
+static int set_urls(struct config_parser *p, const struct key *k, char **slot, char **w, size_t n)
+{
+    char *one = NULL;
+    size_t i, len = 0, at = 0;
+    int rc = -1;
+
+    for (i = 1; i < n; i++) {
+        if (set_string(p, k, &one, w[0], w[i]) != 0)
+            goto out;
+        len += strlen(w[i]) + 1;
+    }
+    free(*slot);
+    *slot = xmalloc(len);
+    for (i = 1; i < n; i++)
+        at += (size_t)snprintf(*slot + at, len - at, "%s%s", i > 1 ? " " : "", w[i]);
+    rc = 0;
+out:
+    free(one);
     return rc;
 }
 
@@ -318,7 +379,7 @@ int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned char
         config_perr(p, "unknown key '%s' in hisaab block", w[0]);
         goto out;
     }
-    if (n != 2) {
+    if (n != 2 && !(k->kind == K_URLS && n > 2)) {
         config_perr(p, "%s: expected exactly one value", w[0]);
         goto out;
     }
@@ -339,6 +400,11 @@ int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned char
                         w[1]);
             goto out;
         }
+        if (strcmp(k->name, "redis_sentinels") == 0 && !hostports_ok(w[1])) {
+            config_perr(p, "%s: '%s' must be host:port separated by commas (at most 8)", w[0],
+                        w[1]);
+            goto out;
+        }
         if (set_string(p, k, (char **)(void *)(base + k->off), w[0], w[1]) != 0)
             goto out;
         break;
@@ -351,6 +417,10 @@ int config_hisaab_key(struct config_parser *p, struct config *cfg, unsigned char
         if (config_parse_num(p, w[0], w[1], k->lo, k->hi, &v) != 0)
             goto out;
         *(int *)(void *)(base + k->off) = (int)v;
+        break;
+    case K_URLS:
+        if (set_urls(p, k, (char **)(void *)(base + k->off), w, n) != 0)
+            goto out;
         break;
     case K_BOOL:
         if (strcmp(w[1], "yes") != 0 && strcmp(w[1], "no") != 0) {
@@ -403,6 +473,9 @@ void config_hisaab_free(struct config *cfg)
     free(cfg->kannel_sendsms_from);
     free(cfg->kannel_sendsms_password);
     free(cfg->twilio_auth_token);
+    free(cfg->database_replicas);
+    free(cfg->redis_sentinels);
+    free(cfg->redis_sentinel_master);
 }
 
 /* ---- the environment ---- */
@@ -422,6 +495,7 @@ void config_apply_env(struct config *cfg)
     if (cfg == NULL)
         return;
     env_override(&cfg->database_url, "DATABASE_URL");
+    env_override(&cfg->database_replicas, "DATABASE_REPLICAS");
     env_override(&cfg->redis_url, "REDIS_URL");
     env_override(&cfg->data_api_base, "DATA_GOV_API_BASE");
     env_override(&cfg->data_api_key, "DATA_GOV_API_KEY");

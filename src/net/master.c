@@ -44,7 +44,11 @@ struct worker_loop {
     struct event_base *base;
     struct http_server *srv;
     int stopping;
+    int ready_s; /* drain_ready_seconds: serve, not ready, this long before the drain */
 };
+
+/* This worker was told to stop (master_draining()). */
+static int worker_stopping;
 
 static int64_t now_ms(void)
 {
@@ -87,16 +91,40 @@ static void worker_drained(void *arg)
         event_base_loopbreak(w->base);
 }
 
+/* The not-ready pause is over (or there was none): stop accepting, finish what is held. */
+static void worker_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker_loop *w = arg;
+
+    (void)fd;
+    (void)what;
+    log_info("worker: draining %zu request(s)", http_server_inflight(w->srv));
+    http_server_drain(w->srv, worker_drained, w);
+}
+
 static void worker_on_stop(evutil_socket_t sig, short what, void *arg)
 {
     struct worker_loop *w = arg;
+    struct timeval tv = {w->ready_s, 0};
 
     (void)what;
     if (w->stopping)
         return;
     w->stopping = 1;
-    log_info("worker: signal %d, draining %zu request(s)", (int)sig, http_server_inflight(w->srv));
-    http_server_drain(w->srv, worker_drained, w);
+    worker_stopping = 1;
+    if (w->ready_s <= 0) {
+        log_info("worker: signal %d", (int)sig);
+        worker_drain(-1, 0, w);
+        return;
+    }
+    log_info("worker: signal %d, not ready; draining in %d s", (int)sig, w->ready_s);
+    if (event_base_once(w->base, -1, EV_TIMEOUT, worker_drain, w, &tv) != 0)
+        worker_drain(-1, 0, w);
+}
+
+int master_draining(void)
+{
+    return worker_stopping;
 }
 
 /* A worker's event base. With the epoll changelist, the add/remove pairs evhttp makes on
@@ -120,7 +148,7 @@ static void worker_main(const struct config *cfg, const struct router *router, c
                         size_t nfds, pid_t master)
 {
     struct event *ev_term = NULL, *ev_int = NULL;
-    struct worker_loop w = {NULL, NULL, 0};
+    struct worker_loop w = {NULL, NULL, 0, 0};
     int app_ready = 0, code = 1;
     sigset_t none;
 
@@ -129,6 +157,7 @@ static void worker_main(const struct config *cfg, const struct router *router, c
         goto out;
     }
     signal(SIGCHLD, SIG_DFL);
+    w.ready_s = cfg->drain_ready_seconds;
     w.base = new_base();
     if (w.base == NULL) {
         log_error("worker: event_base_new failed");
@@ -334,7 +363,7 @@ int master_run(const struct config *cfg, const struct router *router, const int 
     /* Our copies of the listening sockets would keep queueing connections nobody takes. */
     for (i = 0; i < nfds; i++)
         close(fds[i]);
-    drain(wk, n, cfg->drain_timeout);
+    drain(wk, n, (cfg->drain_timeout > 0 ? cfg->drain_timeout : 10) + cfg->drain_ready_seconds);
     log_info("master: stopped");
     rc = 0;
 out:

@@ -3,7 +3,10 @@
  * each run their own libevent loop on the listening sockets opened before the fork,
  * restarts a worker that dies (backing off when they crash in a loop), and on SIGTERM or
  * SIGINT drains: workers stop accepting, finish what is in flight and exit; stragglers
- * are killed after cfg->drain_timeout seconds. Workers get SIGTERM if the master dies.
+ * are killed after cfg->drain_timeout seconds. With cfg->drain_ready_seconds, a worker
+ * first spends that long still serving but reporting itself not ready (master_draining()),
+ * so that a load balancer or Kubernetes takes the instance out before it stops
+ * accepting. Workers get SIGTERM if the master dies.
  */
 #ifndef HISAAB_MASTER_H
 #define HISAAB_MASTER_H
@@ -30,5 +33,8 @@ struct master_hooks {
  */
 int master_run(const struct config *cfg, const struct router *router, const int *fds, size_t nfds,
                const struct master_hooks *hooks);
+
+/* In a worker: 1 once it was told to stop (it may still be serving), else 0. */
+int master_draining(void);
 
 #endif

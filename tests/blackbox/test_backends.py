@@ -49,7 +49,7 @@ class BackendsTest(unittest.TestCase):
                            timeout=120)
         out = p.stdout + p.stderr
         self.assertEqual(p.returncode, 0, out)
-        self.assertRegex(out, r"\[  PASSED  \] 6 test\(s\)\.")
+        self.assertRegex(out, r"\[  PASSED  \] 7 test\(s\)\.")
         self.assertNotIn("SKIPPED", out)
         self.assertNotIn("FAILED", out)
 

@@ -59,6 +59,14 @@ void http_reply_error(struct http_request *req, int status, const char *code, co
                               "message", message));
 }
 
+/* The master is not under test here: /ready only asks whether the worker is stopping. */
+static int draining;
+
+int master_draining(void)
+{
+    return draining;
+}
+
 /* The metrics module is not under test here: the /metrics handler only needs these. */
 static int etl_gauges_set;
 
@@ -305,6 +313,34 @@ static void test_health_pg_down(void **state)
     json_decref(req.doc);
 }
 
+/* /health answers from the loop; /ready turns 503 once the worker is told to stop. */
+static void test_live_and_ready(void **state)
+{
+    struct http_request req = {0};
+
+    (void)state;
+    api_live(&req);
+    assert_int_equal(req.replies, 1);
+    assert_int_equal(req.status, 200);
+    assert_string_equal(json_string_value(json_object_get(req.doc, "status")), "ok");
+    assert_string_equal(req.cache_control, "no-store");
+    json_decref(req.doc);
+    memset(&req, 0, sizeof(req));
+    draining = 0;
+    api_ready(&req);
+    assert_int_equal(req.status, 200);
+    assert_string_equal(json_string_value(json_object_get(req.doc, "status")), "ready");
+    json_decref(req.doc);
+    memset(&req, 0, sizeof(req));
+    draining = 1;
+    api_ready(&req);
+    assert_int_equal(req.replies, 1);
+    assert_int_equal(req.status, 503);
+    assert_string_equal(json_string_value(json_object_get(req.doc, "status")), "draining");
+    json_decref(req.doc);
+    draining = 0;
+}
+
 static void test_etl_status(void **state)
 {
     struct http_request req;
@@ -383,6 +419,7 @@ int main(void)
         cmocka_unit_test_teardown(test_health_redis_down, teardown),
         cmocka_unit_test_teardown(test_health_pg_down, teardown),
         cmocka_unit_test_teardown(test_etl_status, teardown),
+        cmocka_unit_test_teardown(test_live_and_ready, teardown),
     };
     int rc;
 
