@@ -1,6 +1,6 @@
 # Hisaab build. Plain make + pkg-config; Debian 12 packages only.
 #
-#   make            build build/hisaab and build/hisaab-etl
+#   make            build build/hisaab, build/hisaab-etl and build/hisaab-admin
 #   make run        install missing packages, start local Postgres + Redis, load the sample, serve
 #   make test       install missing packages, then every unit and black-box test
 #   make bench      benchmarks (print figures; never fail on a number)
@@ -26,7 +26,7 @@ B := build
 SRC_ALL   := $(sort $(shell find src -name '*.c'))
 SRC_LIB   := $(filter-out src/main.c,$(SRC_ALL))
 ETL_ALL   := $(sort $(wildcard etl/*.c))
-ETL_LIB   := $(filter-out etl/cli.c,$(ETL_ALL))
+ETL_LIB   := $(filter-out etl/cli.c etl/admin_cli.c,$(ETL_ALL))
 SRC_OBJ   := $(SRC_LIB:%.c=$(B)/%.o)
 ETL_OBJ   := $(ETL_LIB:%.c=$(B)/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
@@ -34,7 +34,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all icons deps run test unit blackbox bench bench-parse bench-etl fuzz lint audio clean
 
-all: $(B)/hisaab $(B)/hisaab-etl icons
+all: $(B)/hisaab $(B)/hisaab-etl $(B)/hisaab-admin icons
 
 # The web app's PNG icons, drawn from its SVGs (rsvg-convert, librsvg2-bin); git-ignored.
 ICON_DIR  := assets/web/app/icons
@@ -68,6 +68,9 @@ $(B)/hisaab: $(B)/src/main.o $(B)/libetl.a $(B)/libcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/hisaab-etl: $(B)/etl/cli.o $(B)/libetl.a $(B)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/hisaab-admin: $(B)/etl/admin_cli.o $(B)/libetl.a $(B)/libcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libetl.a $(B)/libcore.a

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "api/api_auth.h"
 #include "net/config.h"
 #include "net/http.h"
 #include "core/log.h"
@@ -169,14 +170,27 @@ static void run(struct http_request *req, api_limit_next_fn next, const char *pr
 {
     const char *key = http_header(req, "X-API-Key");
     struct limit_policy policy;
+    struct api_identity who;
     char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX];
+    int r;
 
     if (http_method(req) == CFG_METHOD_OPTIONS) {
         options(req);
         return;
     }
     (void)cors(req);
-    if (key != NULL) {
+    if (key != NULL && (r = api_auth_lookup(key, &who)) != 0) {
+        if (r < 0) {
+            http_add_header(req, "Retry-After", "2");
+            http_reply_error(req, 503, "database_unavailable",
+                             "Keys cannot be checked right now; try again shortly.");
+            return;
+        }
+        /* Every role has a key's limit; the id names the budget. */
+        policy.limit = lc.key_limit;
+        policy.window_s = lc.key_window;
+        snprintf(id, sizeof(id), "api:key:hk_%s", who.key_id);
+    } else if (key != NULL) {
         if (!check_key(key, name, sizeof(name))) {
             http_reply_error(req, 401, "invalid_api_key", "This API key is not valid.");
             return;

@@ -186,6 +186,12 @@ struct config {
     char *ussd_session_text;      /* ussd_session_text: JSON reply's screen field ("msg") */
     char *ussd_session_continue;  /* ussd_session_continue: the flag's value to go on ("1") */
     char *ussd_session_end;       /* ussd_session_end: the flag's value to end ("0") */
+
+    /* Operations (src/api/api_auth.h, etl/admin.h, docs/operations.md). */
+    int journal_retention_months; /* journal_retention_months: journal rows older than this
+                                     are deleted by hisaab-etl maintain (12) */
+    int auth_refresh_seconds;     /* auth_refresh_seconds: each worker rereads the API keys
+                                     this often (10) */
 };
 
 #define CONFIG_RETRIES_MAX 8

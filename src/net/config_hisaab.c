@@ -145,6 +145,8 @@ static const struct key hisaab_keys[] = {
     {"kannel_sendsms_url", K_STR, OFF(kannel_sendsms_url), 0, 0, NULL, http_prefixes},
     {"kannel_sendsms_user", K_STR, OFF(kannel_sendsms_user), 0, 0, NULL, NULL},
     {"kannel_sendsms_from", K_STR, OFF(kannel_sendsms_from), 0, 0, NULL, NULL},
+    {"journal_retention_months", K_INT, OFF(journal_retention_months), 1, 120, NULL, NULL},
+    {"auth_refresh_seconds", K_INT, OFF(auth_refresh_seconds), 1, 3600, NULL, NULL},
 };
 
 #define NKEYS (sizeof(hisaab_keys) / sizeof(hisaab_keys[0]))
@@ -259,6 +261,8 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->ussd_session_text = xstrdup("msg");
     cfg->ussd_session_continue = xstrdup("1");
     cfg->ussd_session_end = xstrdup("0");
+    cfg->journal_retention_months = 12;
+    cfg->auth_refresh_seconds = 10;
 }
 
 /* A string value: one of k->choices and k->prefixes if given, and no secret in it. */
