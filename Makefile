@@ -4,7 +4,7 @@
 #   make run        install missing packages, start local Postgres + Redis, load the sample, serve
 #   make test       install missing packages, then every unit and black-box test
 #   make bench      benchmarks (print figures; never fail on a number)
-#   make lint       clang-format check
+#   make lint       clang-format, the layer rule, promtool check/test of the alert rules
 #   make audio      (re)make the voice clips in audio/ that the manifest changed (espeak-ng, sox)
 #   make test SANITIZE=address,undefined   the same tests under sanitizers
 
@@ -124,6 +124,9 @@ lint:
 	@clang-format --dry-run -Werror $$(find src -name '*.[ch]') etl/*.c etl/*.h tests/unit/*.[ch] \
 	    tests/fuzz/*.c tests/bench/*.c && echo "lint: clang-format clean"
 	@python3 scripts/check-layers
+	@promtool check rules deploy/prometheus/hisaab.rules.yml >/dev/null && \
+	  (cd deploy/prometheus && promtool test rules hisaab.rules.test.yml >/dev/null) && \
+	  echo "lint: alert rules check and their unit tests pass"
 
 # libFuzzer targets for every parser that sees outside input (tests/fuzz/fuzz_*.c), built
 # with clang into $(B)/fuzz/ over all library sources; without clang they are only

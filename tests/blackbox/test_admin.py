@@ -356,6 +356,40 @@ class AdminTest(unittest.TestCase):
                                         "'ret'"), "0")
         self.assertEqual(admin(self.svc, "retention", "--months", "0", check=False).returncode, 2)
 
+    def metrics(self):
+        import re
+        st, _, body = self.srv.get("/metrics")
+        self.assertEqual(st, 200)
+        return {m.group(1): float(m.group(2)) for m in re.finditer(
+            r"(?m)^(hisaab_[a-z0-9_]+(?:\{[^}]*\})?) (-?[0-9.e+]+)$", body.decode())}
+
+    def test_operations_gauges(self):
+        self.svc.psql("INSERT INTO voice_callbacks (provider, trigger_gateway, trigger_id, "
+                      "phone_hash, requested_at, due_at, state, finished_at, duration_s) VALUES "
+                      "('twilio', 'gauge', 'g1', 'x', now(), now(), 'done', now(), 125),"
+                      "('twilio', 'gauge', 'g2', 'x', now(), now() - interval '1 hour', "
+                      "'queued', NULL, NULL)")
+        m = self.metrics()
+        self.assertEqual(m["hisaab_postgres_up"], 1)
+        self.assertEqual(m["hisaab_redis_up"], 1)
+        self.assertEqual(m["hisaab_data_max_age_seconds"], 2160 * 3600)
+        self.assertEqual(m["hisaab_journal_queue_max"], 200000)
+        self.assertEqual(m["hisaab_call_minutes_daily_cap"], 600)
+        self.assertNotIn("hisaab_data_age_seconds", m)  # nothing loaded yet
+        q = lambda sql: int(self.svc.psql1(sql))
+        self.assertEqual(m["hisaab_callbacks_queued"],
+                         q("SELECT count(*) FROM voice_callbacks WHERE state = 'queued'"))
+        self.assertGreaterEqual(m["hisaab_callbacks_overdue"], 1)
+        self.assertEqual(m["hisaab_call_minutes_today"], -(-q(
+            "SELECT sum(duration_s) FROM voice_callbacks WHERE state = 'done' AND "
+            "finished_at > now() - interval '1 hour'") // 60))
+        self.assertGreaterEqual(m['hisaab_voice_callbacks_finished_1h{result="ok"}'], 1)
+        self.svc.psql("DELETE FROM voice_callbacks WHERE trigger_gateway = 'gauge'")
+        harness.etl(self.svc, "run", "--source", harness.SAMPLE, "--format", "csv")
+        m = self.metrics()
+        self.assertLess(m["hisaab_data_age_seconds"], 600)
+        self.assertGreaterEqual(m["hisaab_data_age_seconds"], 0)
+
 
 if __name__ == "__main__":
     unittest.main()
