@@ -3,12 +3,21 @@
  */
 #include "admin.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+
+#include "channel/memory.h"
 #include "channel/phone.h"
 #include "core/apikey_sql.h"
 #include "core/log.h"
+#include "load.h"
+#include "migrate.h"
+#include "run.h"
 
 static const char create_sql[] = APIKEY_SQL_CREATE;
 static const char revoke_sql[] = APIKEY_SQL_REVOKE;
@@ -249,4 +258,173 @@ int etl_admin_audit_print(PGconn *db, int limit, FILE *out)
                 PQgetvalue(res, i, 7));
     PQclear(res);
     return 0;
+}
+
+int etl_admin_forget_redis(const char *redis_url, const char *secret, const char *number)
+{
+    char hash[PHONE_HASH_HEX];
+    redisContext *c = NULL;
+    redisReply *r = NULL;
+    int rc = -1;
+
+    if (secret == NULL ||
+        phone_hash_raw(secret, strlen(secret), number, NULL, hash, sizeof(hash)) != 0 ||
+        (c = etl_redis_connect(redis_url)) == NULL)
+        goto out;
+    r = redisCommand(c, "DEL %s%s", MEMORY_KEY_PREFIX, hash);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        goto out;
+    rc = (int)r->integer;
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    if (c != NULL)
+        redisFree(c);
+    return rc;
+}
+
+int etl_admin_audit(PGconn *db, const struct etl_actor *who, const char *action, const char *target,
+                    const char *result)
+{
+    const char *p[6] = {who->key_id, who->role, action, target, who->source, result};
+    PGresult *res = exec(db, APIKEY_SQL_AUDIT, 6, p, PGRES_COMMAND_OK);
+
+    PQclear(res);
+    return res != NULL ? 0 : -1;
+}
+
+void etl_admin_audit_url(const char *database_url, const struct etl_actor *who, const char *action,
+                         const char *target, const char *result)
+{
+    PGconn *db = etl_connect(database_url);
+    char t[256];
+
+    /* A target never carries a query string (a --source URL may hold a key). */
+    snprintf(t, sizeof(t), "%.*s", (int)strcspn(target != NULL ? target : "", "?#"),
+             target != NULL ? target : "");
+    if (db != NULL)
+        PQclear(PQexec(db, "SET client_min_messages = warning"));
+    /* The first run of a new database makes audit_log itself. */
+    if (db == NULL || etl_migrate(db, NULL) != 0 ||
+        etl_admin_audit(db, who, action, target != NULL ? t : NULL, result) != 0)
+        log_warn("audit: %s by %s not recorded (%s)", action, who->key_id, result);
+    PQfinish(db);
+}
+
+/* Set table.phone_hash (and with sealed, phone_sealed) of row id. */
+static int rehash_row(PGconn *db, const char *sql, const char *id, const char *hash,
+                      const char *sealed)
+{
+    const char *p[3] = {id, hash, sealed};
+    PGresult *res = exec(db, sql, sealed != NULL ? 3 : 2, p, PGRES_COMMAND_OK);
+
+    PQclear(res);
+    return res != NULL ? 0 : -1;
+}
+
+/* Every row of a SELECT id, phone: rehashed under secret with update. */
+static int rehash_table(PGconn *db, const char *select, const char *update, const char *secret,
+                        long *rows)
+{
+    char hash[PHONE_HASH_HEX];
+    PGresult *res = exec(db, select, 0, NULL, PGRES_TUPLES_OK);
+    int i, rc = -1;
+
+    if (res == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(res); i++) {
+        if (phone_hash(secret, strlen(secret), PQgetvalue(res, i, 1), hash, sizeof(hash)) != 0 ||
+            rehash_row(db, update, PQgetvalue(res, i, 0), hash, NULL) != 0)
+            goto out;
+        (*rows)++;
+    }
+    rc = 0;
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* Queued callbacks: open under old_secret, seal and hash under secret. */
+static int reseal(PGconn *db, const char *secret, const char *old_secret, long *rows)
+{
+    char e164[PHONE_E164_MAX], hash[PHONE_HASH_HEX], sealed[PHONE_SEALED_MAX];
+    PGresult *res =
+        exec(db,
+             "SELECT id, phone_sealed FROM voice_callbacks WHERE phone_sealed IS NOT NULL"
+             " FOR UPDATE",
+             0, NULL, PGRES_TUPLES_OK);
+    int i, rc = -1;
+
+    if (res == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(res); i++) {
+        if (phone_unseal(old_secret, strlen(old_secret), PQgetvalue(res, i, 1), e164,
+                         sizeof(e164)) != 0) {
+            fprintf(stderr, "hisaab-admin: callback %s does not open under the old secret\n",
+                    PQgetvalue(res, i, 0));
+            goto out;
+        }
+        if (phone_seal(secret, strlen(secret), e164, sealed, sizeof(sealed)) != 0 ||
+            phone_hash(secret, strlen(secret), e164, hash, sizeof(hash)) != 0 ||
+            rehash_row(db,
+                       "UPDATE voice_callbacks SET phone_hash = $2, phone_sealed = $3"
+                       " WHERE id = $1::bigint",
+                       PQgetvalue(res, i, 0), hash, sealed) != 0)
+            goto out;
+        (*rows)++;
+    }
+    rc = 0;
+out:
+    OPENSSL_cleanse(e164, sizeof(e164));
+    PQclear(res);
+    return rc;
+}
+
+int etl_admin_rehash(PGconn *db, const char *secret, const char *old_secret,
+                     const struct etl_actor *who, long *rows)
+{
+    char result[64];
+    PGresult *res;
+    int rc = -1;
+
+    *rows = 0;
+    if (secret == NULL || secret[0] == '\0') {
+        fprintf(stderr, "hisaab-admin: HISAAB_SECRET is not set\n");
+        return -1;
+    }
+    if ((res = exec(db, "BEGIN", 0, NULL, PGRES_COMMAND_OK)) == NULL)
+        return -1;
+    PQclear(res);
+    if (rehash_table(db, "SELECT id, phone FROM sms_subscriptions FOR UPDATE",
+                     "UPDATE sms_subscriptions SET phone_hash = $2 WHERE id = $1::bigint", secret,
+                     rows) != 0 ||
+        rehash_table(db, "SELECT id, phone FROM sms_outbox FOR UPDATE",
+                     "UPDATE sms_outbox SET phone_hash = $2 WHERE id = $1::bigint", secret,
+                     rows) != 0 ||
+        (old_secret != NULL && old_secret[0] != '\0' && reseal(db, secret, old_secret, rows) != 0))
+        goto out;
+    snprintf(result, sizeof(result), "ok: %ld rows", *rows);
+    if (etl_admin_audit(db, who, "secret.rehash",
+                        old_secret != NULL && old_secret[0] != '\0'
+                            ? "subscriptions, outbox, callbacks"
+                            : "subscriptions, outbox",
+                        result) != 0)
+        goto out;
+    res = exec(db, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+    rc = res != NULL ? 0 : -1;
+    PQclear(res);
+out:
+    if (rc != 0)
+        PQclear(PQexec(db, "ROLLBACK"));
+    return rc;
+}
+
+void etl_actor_cli(struct etl_actor *who, const char *role, char *buf, size_t n)
+{
+    struct passwd *pw = getpwuid(getuid());
+
+    snprintf(buf, n, "cli:%.48s", pw != NULL ? pw->pw_name : "unknown");
+    who->key_id = buf;
+    who->role = role;
+    who->source = "cli";
 }

@@ -20,6 +20,10 @@ struct etl_actor {
     const char *source;
 };
 
+/* who as the user running the command ("cli:<login>", source "cli") with role; the name
+ * goes into buf (n bytes, 64 is enough). */
+void etl_actor_cli(struct etl_actor *who, const char *role, char *buf, size_t n);
+
 /*
  * Create a key named name with role (reader | operator | admin) under secret: the key
  * goes to key (APIKEY_LEN bytes; shown once, never stored), its id to id (APIKEY_ID_MAX).
@@ -52,6 +56,28 @@ struct etl_admin_counts {
  */
 int etl_admin_forget(PGconn *db, const char *secret, const char *number,
                      const struct etl_actor *who, struct etl_admin_counts *c) WUR;
+
+/* The Redis copy of that person's caller memory (channel/memory.h), at redis_url. Returns
+ * the keys deleted (0 or 1), or -1 when Redis cannot be reached or refuses. */
+int etl_admin_forget_redis(const char *redis_url, const char *secret, const char *number) WUR;
+
+/*
+ * After HISAAB_SECRET changed to secret: recompute phone_hash of every subscription and
+ * monthly message from the number they keep, so a STOP finds them again; with old_secret
+ * (may be NULL) also reseal and rehash the numbers of callbacks still queued. One
+ * transaction, audited. *rows receives the rows changed. Returns 0 or -1.
+ */
+int etl_admin_rehash(PGconn *db, const char *secret, const char *old_secret,
+                     const struct etl_actor *who, long *rows) WUR;
+
+/* The same on a connection of its own to database_url, for a command that has none open;
+ * a failure is logged as a warning. */
+void etl_admin_audit_url(const char *database_url, const struct etl_actor *who, const char *action,
+                         const char *target, const char *result);
+
+/* One audit row (target may be NULL). Returns 0 or -1. */
+int etl_admin_audit(PGconn *db, const struct etl_actor *who, const char *action, const char *target,
+                    const char *result) WUR;
 
 /*
  * The retention rule: delete journal rows older than months (1..120): SMS messages, voice

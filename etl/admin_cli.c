@@ -5,6 +5,7 @@
  *   hisaab-admin [-c kore.conf] keys list
  *   hisaab-admin [-c kore.conf] keys revoke ID
  *   hisaab-admin [-c kore.conf] forget NUMBER
+ *   hisaab-admin [-c kore.conf] rehash
  *   hisaab-admin [-c kore.conf] retention [--months N]
  *   hisaab-admin [-c kore.conf] audit [--limit N]
  *
@@ -12,15 +13,16 @@
  * environment winning as config_load() applies it), else DATABASE_URL and
  * HISAAB_JOURNAL_RETENTION_MONTHS; HISAAB_SECRET always from the environment (keys and
  * numbers are hashed with it). The audit log names the actor "cli:<login>" with the role
- * admin and the source "cli". Exit codes: 0 ok, 1 failure, 2 usage, 4 nothing to revoke.
- * A key is printed once, on stdout, and never again.
+ * admin and the source "cli". `forget` also deletes the caller's memory in Redis (redis_url or
+ * REDIS_URL). `rehash`, after HISAAB_SECRET was changed, recomputes the hashes of
+ * subscriptions and monthly messages from their numbers, and with HISAAB_SECRET_OLD set
+ * reseals the numbers of queued callbacks (README, "Security"). Exit codes: 0 ok, 1 failure, 2
+ * usage, 4 nothing to revoke. A key is printed once, on stdout, and never again.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "admin.h"
 #include "core/log.h"
@@ -38,9 +40,11 @@ static void usage(FILE *f)
                "       hisaab-admin [-c kore.conf] keys list\n"
                "       hisaab-admin [-c kore.conf] keys revoke ID\n"
                "       hisaab-admin [-c kore.conf] forget NUMBER\n"
+               "       hisaab-admin [-c kore.conf] rehash\n"
                "       hisaab-admin [-c kore.conf] retention [--months 1..120]\n"
                "       hisaab-admin [-c kore.conf] audit [--limit 1..1000]\n"
-               "environment: DATABASE_URL, HISAAB_SECRET, HISAAB_JOURNAL_RETENTION_MONTHS\n");
+               "environment: DATABASE_URL, REDIS_URL, HISAAB_SECRET, HISAAB_SECRET_OLD,\n"
+               "             HISAAB_JOURNAL_RETENTION_MONTHS\n");
 }
 
 static int parse_int(const char *s, int min, int max, int *out)
@@ -69,7 +73,7 @@ static void print_counts(const char *what, const struct etl_admin_counts *c)
 
 /* The command after the settings: argv[0] is the command. */
 static int dispatch(PGconn *db, int argc, char **argv, const char *secret, int retention,
-                    const struct etl_actor *who)
+                    const char *redis_url, const struct etl_actor *who)
 {
     struct etl_admin_counts c;
     char key[APIKEY_LEN], id[APIKEY_ID_MAX];
@@ -110,6 +114,23 @@ static int dispatch(PGconn *db, int argc, char **argv, const char *secret, int r
         if (etl_admin_forget(db, secret, argv[1], who, &c) != 0)
             return 1;
         print_counts("forgotten", &c);
+        if (redis_url != NULL && redis_url[0] != '\0') {
+            r = etl_admin_forget_redis(redis_url, secret, argv[1]);
+            if (r < 0) {
+                fprintf(stderr, "hisaab-admin: the caller's memory in Redis was not deleted; "
+                                "it expires within a year\n");
+                return 1;
+            }
+            printf("  %-18s %d\n", "redis caller", r);
+        }
+        return 0;
+    }
+    if (strcmp(argv[0], "rehash") == 0 && argc == 1) {
+        long rows;
+
+        if (etl_admin_rehash(db, secret, getenv("HISAAB_SECRET_OLD"), who, &rows) != 0)
+            return 1;
+        printf("rehashed: %ld rows\n", rows);
         return 0;
     }
     if (strcmp(argv[0], "retention") == 0 && (argc == 1 || argc == 3)) {
@@ -140,9 +161,8 @@ int main(int argc, char **argv)
 {
     struct config *cfg = NULL;
     struct etl_actor who;
-    struct passwd *pw;
     PGconn *db = NULL;
-    const char *conf = NULL, *dburl, *secret = getenv("HISAAB_SECRET");
+    const char *conf = NULL, *dburl, *redis_url, *secret = getenv("HISAAB_SECRET");
     char err[512], actor[64];
     int rc = EXIT_USAGE, retention = RETENTION_DEFAULT, v;
 
@@ -164,6 +184,7 @@ int main(int argc, char **argv)
         goto out;
     }
     dburl = cfg != NULL ? cfg->database_url : getenv("DATABASE_URL");
+    redis_url = cfg != NULL ? cfg->redis_url : getenv("REDIS_URL");
     if (cfg != NULL && cfg->journal_retention_months > 0)
         retention = cfg->journal_retention_months;
     else if (cfg == NULL && parse_int(getenv("HISAAB_JOURNAL_RETENTION_MONTHS"), 1, 120, &v) == 0)
@@ -172,16 +193,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "hisaab-admin: no database: set DATABASE_URL (or use -c kore.conf)\n");
         goto out;
     }
-    pw = getpwuid(getuid());
-    snprintf(actor, sizeof(actor), "cli:%.48s", pw != NULL ? pw->pw_name : "unknown");
-    who.key_id = actor;
-    who.role = "admin";
-    who.source = "cli";
+    etl_actor_cli(&who, "admin", actor, sizeof(actor));
     rc = 1;
     if ((db = etl_connect(dburl)) == NULL)
         goto out;
     PQclear(PQexec(db, "SET statement_timeout = '300s'"));
-    rc = dispatch(db, argc, argv, secret, retention, &who);
+    rc = dispatch(db, argc, argv, secret, retention, redis_url, &who);
 out:
     PQfinish(db);
     config_free(cfg);

@@ -283,6 +283,8 @@ out:
 
 static int cmd_run(int argc, char **argv, const struct settings *st)
 {
+    struct etl_actor who;
+    char actor[64];
     struct etl_options o;
     enum etl_format fmt;
     int rc = EXIT_USAGE, r;
@@ -306,7 +308,13 @@ static int cmd_run(int argc, char **argv, const struct settings *st)
     }
     if (o.source == NULL) /* The API itself. */
         o.source = st->api_base ? st->api_base : ETL_DEFAULT_API_BASE;
+    etl_actor_cli(&who, "operator", actor, sizeof(actor));
+    etl_admin_audit_url(st->database_url, &who, "etl.run", o.source, "started");
     r = etl_run(&o);
+    etl_admin_audit_url(st->database_url, &who, "etl.run", o.source,
+                        r == ETL_RUN_LOCKED ? "locked"
+                        : r == 0            ? "ok"
+                                            : "failed");
     if (r == ETL_RUN_LOCKED)
         fprintf(stderr, "hisaab-etl: another run is in progress (lock held); try later\n");
     rc = r == ETL_RUN_LOCKED ? 3 : r == 0 ? 0 : 1;

@@ -17,17 +17,34 @@ SECRET = "harness-test-secret"
 LEGACY = "legacy-admin-token-0123456789"
 
 
-def admin(svc, *args, check=True):
-    p = subprocess.run([ADMIN] + list(args), env=svc.env(), capture_output=True, text=True,
-                       timeout=60)
+def admin(svc, *args, check=True, env=None):
+    p = subprocess.run([ADMIN] + list(args), env=svc.env(**(env or {})), capture_output=True,
+                       text=True, timeout=60)
     if check and p.returncode != 0:
         raise AssertionError("hisaab-admin %s exited %d:\n%s%s" % (" ".join(args), p.returncode,
                                                                    p.stdout, p.stderr))
     return p
 
 
-def phone_hash(e164):
-    return hmac.new(SECRET.encode(), e164.encode(), hashlib.sha256).hexdigest()
+def phone_hash(e164, secret=SECRET):
+    return hmac.new(secret.encode(), e164.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_key(secret):
+    return hmac.new(secret.encode(), b"hisaab phone seal v1", hashlib.sha256).digest()
+
+
+def seal(e164, secret):
+    """channel/phone.h's phone_seal(): hex of nonce, AES-256-GCM ciphertext and tag."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = os.urandom(12)
+    return (nonce + AESGCM(seal_key(secret)).encrypt(nonce, e164.encode(), None)).hex()
+
+
+def unseal(sealed, secret):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    raw = bytes.fromhex(sealed)
+    return AESGCM(seal_key(secret)).decrypt(raw[:12], raw[12:], None).decode()
 
 
 class AdminTest(unittest.TestCase):
@@ -301,7 +318,12 @@ class AdminTest(unittest.TestCase):
         self.insert_person(me, "CA-me")
         self.insert_person(other, "CA-other")
         before_other = self.count_for(other)
+        self.svc.redis.cli("HSET", "hisaab:caller:" + me, "lang", "hi")
+        self.svc.redis.cli("HSET", "hisaab:caller:" + other, "lang", "en")
         p = admin(self.svc, "forget", "098765 43210")
+        self.assertRegex(p.stdout, r"redis caller +1")
+        self.assertEqual(self.svc.redis.cli("EXISTS", "hisaab:caller:" + me), "0")
+        self.assertEqual(self.svc.redis.cli("EXISTS", "hisaab:caller:" + other), "1")
         self.assertIn("forgotten: 12 rows", p.stdout)
         for t in self.TABLES + ("voice_steps", "ussd_steps"):
             self.assertIn(t, p.stdout)
@@ -355,6 +377,52 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(self.svc.psql1("SELECT count(*) FROM sms_messages WHERE gateway = "
                                         "'ret'"), "0")
         self.assertEqual(admin(self.svc, "retention", "--months", "0", check=False).returncode, 2)
+
+    def test_rehash_after_rotation(self):
+        num = "+919812300001"
+        self.svc.psql(
+            "INSERT INTO sms_subscriptions (phone, phone_hash, state_code, district_code) VALUES "
+            "('{n}', '{h}', 17, 1752);"
+            "INSERT INTO sms_outbox (phone_hash, phone, district_code, fin_year, month, lang, "
+            "text) VALUES ('{h}', '{n}', 1752, '2024-2025', 11, 'en', 't');"
+            "INSERT INTO voice_callbacks (provider, trigger_gateway, trigger_id, phone_hash, "
+            "phone_sealed, requested_at, due_at) VALUES ('twilio', 'rehash', 'r1', '{h}', '{s}', "
+            "now(), now() + interval '1 day')".format(n=num, h=phone_hash(num), s=seal(num, SECRET)))
+        new = "the-rotated-secret-2027"
+        p = admin(self.svc, "rehash", env={"HISAAB_SECRET": new, "HISAAB_SECRET_OLD": SECRET})
+        self.assertIn("rehashed:", p.stdout)
+        self.assertEqual(self.svc.psql1("SELECT phone_hash FROM sms_subscriptions WHERE phone = "
+                                        "'%s'" % num), phone_hash(num, new))
+        self.assertEqual(self.svc.psql1("SELECT phone_hash FROM sms_outbox WHERE phone = '%s'"
+                                        % num), phone_hash(num, new))
+        h, sealed = self.svc.psql("SELECT phone_hash, phone_sealed FROM voice_callbacks WHERE "
+                                  "trigger_id = 'r1'")[0]
+        self.assertEqual(h, phone_hash(num, new))
+        self.assertEqual(unseal(sealed, new), num)
+        self.assertEqual(self.audit_rows("secret.rehash")[-1][2],
+                         "subscriptions, outbox, callbacks")
+        # A wrong old secret changes nothing: one transaction.
+        p = admin(self.svc, "rehash", check=False,
+                  env={"HISAAB_SECRET": SECRET, "HISAAB_SECRET_OLD": "not-the-old-one"})
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("does not open", p.stderr)
+        self.assertEqual(self.svc.psql1("SELECT phone_hash FROM sms_subscriptions WHERE phone = "
+                                        "'%s'" % num), phone_hash(num, new))
+        # And back, for the other tests.
+        admin(self.svc, "rehash", env={"HISAAB_SECRET": SECRET, "HISAAB_SECRET_OLD": new})
+        self.assertEqual(self.svc.psql1("SELECT phone_hash FROM voice_callbacks WHERE trigger_id "
+                                        "= 'r1'"), phone_hash(num))
+        self.svc.psql("DELETE FROM voice_callbacks WHERE trigger_gateway = 'rehash'")
+
+    def test_etl_runs_are_audited(self):
+        harness.etl(self.svc, "run", "--source", harness.SAMPLE + "?api-key=abc", "--format",
+                    "csv", check=False)
+        rows = self.audit_rows("etl.run")
+        self.assertGreaterEqual(len(rows), 2)
+        self.assertEqual(rows[-2][4], "started")
+        self.assertIn(rows[-1][4], ("ok", "failed"))
+        self.assertEqual(rows[-1][2], harness.SAMPLE)
+        self.assertTrue(rows[-1][0].startswith("cli:"))
 
     def metrics(self):
         import re
