@@ -128,18 +128,24 @@ int api_auth_lookup(const char *key, struct api_identity *who)
 
 /* ---- checks and audit ---------------------------------------------------------------- */
 
-/* The key a request presents: the Bearer token, else X-API-Key; NULL when none. */
-static const char *presented(struct http_request *req)
+const char *api_auth_bearer(struct http_request *req)
 {
     const char *auth = http_header(req, "Authorization");
 
-    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-        auth += 7;
-        while (*auth == ' ')
-            auth++;
-        return auth;
-    }
-    return http_header(req, "X-API-Key");
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+        return NULL;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return auth;
+}
+
+/* The key a request presents: the Bearer token, else X-API-Key; NULL when none. */
+static const char *presented(struct http_request *req)
+{
+    const char *bearer = api_auth_bearer(req);
+
+    return bearer != NULL ? bearer : http_header(req, "X-API-Key");
 }
 
 static int is_legacy(const char *key)

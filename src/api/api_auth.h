@@ -48,6 +48,9 @@ void api_auth_exit(void);
  * 0 when it is not, -1 when the keys have never been read (answer 503). */
 int api_auth_lookup(const char *key, struct api_identity *who);
 
+/* The token of req's "Authorization: Bearer" header (borrowed), or NULL. */
+const char *api_auth_bearer(struct http_request *req);
+
 /*
  * 1 and *who when req carries a key with at least role min; else answers req itself (401,
  * 403 audited with action, 503) and returns 0. Adds the deprecation header for the legacy

@@ -168,10 +168,10 @@ static void options(struct http_request *req)
 static void run(struct http_request *req, api_limit_next_fn next, const char *prefix,
                 const struct limit_policy *ip_policy)
 {
-    const char *key = http_header(req, "X-API-Key");
+    const char *key = http_header(req, "X-API-Key"), *bearer = api_auth_bearer(req);
     struct limit_policy policy;
     struct api_identity who;
-    char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX];
+    char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX], kid[APIKEY_ID_MAX];
     int r;
 
     if (http_method(req) == CFG_METHOD_OPTIONS) {
@@ -179,6 +179,9 @@ static void run(struct http_request *req, api_limit_next_fn next, const char *pr
         return;
     }
     (void)cors(req);
+    /* A key of the table given as a Bearer token (the admin endpoints) counts the same. */
+    if (key == NULL && bearer != NULL && apikey_parse(bearer, kid))
+        key = bearer;
     if (key != NULL && (r = api_auth_lookup(key, &who)) != 0) {
         if (r < 0) {
             http_add_header(req, "Retry-After", "2");

@@ -124,8 +124,12 @@ class AdminTest(unittest.TestCase):
         st, _, doc = self.call("POST", "/api/v1/cache/invalidate", self.keys["reader"])
         self.assertEqual(st, 403)
         self.assertEqual(doc["error"]["code"], "forbidden")
-        st, _, doc = self.call("POST", "/api/v1/cache/invalidate", self.keys["operator"])
+        st, h, doc = self.call("POST", "/api/v1/cache/invalidate", self.keys["operator"])
         self.assertEqual(st, 200, doc)
+        # Counted under the key's budget, not the address's.
+        self.assertEqual(h.get("ratelimit-limit"), "1000")
+        st, h, _ = self.call("POST", "/api/v1/cache/invalidate", LEGACY)
+        self.assertEqual(h.get("ratelimit-limit"), "100")
         st, _, _ = self.call("GET", "/api/v1/admin/keys", self.keys["operator"])
         self.assertEqual(st, 403)
         st, _, doc = self.call("GET", "/api/v1/admin/queues", self.keys["operator"])
