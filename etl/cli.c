@@ -6,6 +6,7 @@
  *                  [--state NAME] [--fin-year YYYY-YYYY] [--every 6h] [--limit N]
  *   hisaab-etl [-c kore.conf] status
  *   hisaab-etl [-c kore.conf] notify
+ *   hisaab-etl [-c kore.conf] maintain
  *
  * With -c, settings come from the `hisaab { }` block of kore.conf (config.h: database_url,
  * redis_url, data_source, data_format, data_api_base, log_level), the environment winning
@@ -15,6 +16,10 @@
  * HISAAB_ETL_STATES (comma-separated states fetched one at a time from the API) is read in
  * both cases. Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 another run
  * holds the lock.
+ *
+ * `maintain` applies the retention rule (etl/admin.h): journal rows older than
+ * journal_retention_months (kore.conf, or env HISAAB_JOURNAL_RETENTION_MONTHS; 12) are
+ * deleted, with an audit row. Run it daily (docs/operations.md).
  *
  * `notify` queues and sends the subscribers' monthly SMS (etl/notify.h); `run` does the
  * same after a run that changed data. Kannel's sendsms is reached as the server reaches it
@@ -29,6 +34,7 @@
 #include <string.h>
 
 #include "net/config.h"
+#include "admin.h"
 #include "fetch.h"
 #include "format.h"
 #include "migrate.h"
@@ -46,6 +52,7 @@ static void usage(FILE *f)
                "                      [--fin-year YYYY-YYYY] [--every 30m|6h|1d] [--limit N]\n"
                "       hisaab-etl [-c kore.conf] status\n"
                "       hisaab-etl [-c kore.conf] notify\n"
+               "       hisaab-etl [-c kore.conf] maintain\n"
                "environment: DATABASE_URL (required), REDIS_URL, DATA_GOV_API_KEY,\n"
                "             DATA_GOV_API_BASE, HISAAB_DATA_SOURCE, HISAAB_DATA_FORMAT,\n"
                "             HISAAB_ETL_STATES, KANNEL_SENDSMS_URL, KANNEL_SENDSMS_USER,\n"
@@ -60,6 +67,7 @@ struct settings {
     const char *format;   /* its format */
     const char *api_base; /* the API when there is no source */
     const char *api_key;
+    int retention_months;          /* journal rows older than this go (maintain) */
     struct etl_notify_opts notify; /* monthly SMS to subscribers */
 };
 
@@ -253,8 +261,30 @@ out:
     return rc;
 }
 
+/* The retention rule, audited as the ETL. */
+static int cmd_maintain(const struct settings *st)
+{
+    struct etl_actor who = {"etl", "operator", "etl"};
+    struct etl_admin_counts c;
+    PGconn *db = etl_connect(st->database_url);
+    int rc = 1;
+
+    if (db == NULL)
+        goto out;
+    PQclear(PQexec(db, "SET statement_timeout = '600s'"));
+    if (etl_migrate(db, NULL) != 0 || etl_admin_retention(db, st->retention_months, &who, &c) != 0)
+        goto out;
+    printf("journal retention %d months: %ld rows deleted\n", st->retention_months, c.total);
+    rc = 0;
+out:
+    PQfinish(db);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv, const struct settings *st)
 {
+    struct etl_actor who;
+    char actor[64];
     struct etl_options o;
     enum etl_format fmt;
     int rc = EXIT_USAGE, r;
@@ -278,7 +308,13 @@ static int cmd_run(int argc, char **argv, const struct settings *st)
     }
     if (o.source == NULL) /* The API itself. */
         o.source = st->api_base ? st->api_base : ETL_DEFAULT_API_BASE;
+    etl_actor_cli(&who, "operator", actor, sizeof(actor));
+    etl_admin_audit_url(st->database_url, &who, "etl.run", o.source, "started");
     r = etl_run(&o);
+    etl_admin_audit_url(st->database_url, &who, "etl.run", o.source,
+                        r == ETL_RUN_LOCKED ? "locked"
+                        : r == 0            ? "ok"
+                                            : "failed");
     if (r == ETL_RUN_LOCKED)
         fprintf(stderr, "hisaab-etl: another run is in progress (lock held); try later\n");
     rc = r == ETL_RUN_LOCKED ? 3 : r == 0 ? 0 : 1;
@@ -292,6 +328,7 @@ int main(int argc, char **argv)
     struct settings st;
     const char *conf = NULL, *cmd;
     char err[512], templates[4096];
+    long months;
     int rc = EXIT_USAGE;
 
     log_init("hisaab-etl", log_level_parse(getenv("HISAAB_LOG_LEVEL")));
@@ -318,7 +355,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "run") != 0 && strcmp(cmd, "status") != 0 &&
-        strcmp(cmd, "notify") != 0) {
+        strcmp(cmd, "notify") != 0 && strcmp(cmd, "maintain") != 0) {
         fprintf(stderr, "hisaab-etl: unknown command '%s'\n", cmd);
         usage(stderr);
         goto out;
@@ -340,6 +377,7 @@ int main(int argc, char **argv)
         st.format = cfg->data_format;
         st.api_base = cfg->data_api_base;
         st.api_key = cfg->data_api_key;
+        st.retention_months = cfg->journal_retention_months;
         etl_notify_opts_init(&st.notify, cfg);
         if (getenv("HISAAB_TEMPLATES_DIR") == NULL && cfg->assets_dir &&
             (size_t)snprintf(templates, sizeof(templates), "%s/templates", cfg->assets_dir) <
@@ -352,6 +390,10 @@ int main(int argc, char **argv)
         st.format = env_nonempty("HISAAB_DATA_FORMAT");
         st.api_base = env_nonempty("DATA_GOV_API_BASE");
         st.api_key = env_nonempty("DATA_GOV_API_KEY");
+        if (env_nonempty("HISAAB_JOURNAL_RETENTION_MONTHS") == NULL ||
+            parse_long(getenv("HISAAB_JOURNAL_RETENTION_MONTHS"), 1, 120, &months) != 0)
+            months = 12;
+        st.retention_months = (int)months;
         etl_notify_opts_init(&st.notify, NULL);
     }
     if (st.database_url == NULL || *st.database_url == '\0') {
@@ -365,6 +407,8 @@ int main(int argc, char **argv)
         rc = cmd_status(st.database_url);
     else if (strcmp(cmd, "notify") == 0)
         rc = cmd_notify(&st);
+    else if (strcmp(cmd, "maintain") == 0)
+        rc = cmd_maintain(&st);
     else
         rc = cmd_run(argc - 1, argv + 1, &st);
 out:

@@ -875,34 +875,51 @@ static int parse_redis_url(const char *url, char *host, size_t hostlen, int *por
     return 0;
 }
 
-int etl_publish_version(const char *redis_url, long long version)
+redisContext *etl_redis_connect(const char *redis_url)
 {
     struct timeval tv = {2, 0};
     redisContext *c = NULL;
     redisReply *r = NULL;
     char host[256], pass[256];
-    int port, rc = -1;
+    int port;
 
     if (parse_redis_url(redis_url, host, sizeof(host), &port, pass, sizeof(pass)) != 0) {
-        log_warn("load: cannot parse REDIS_URL; version %lld not published", version);
-        goto out;
+        log_warn("redis: cannot parse REDIS_URL");
+        return NULL;
     }
     c = redisConnectWithTimeout(host, port, tv);
     if (c == NULL || c->err) {
-        log_warn("load: redis %s:%d unreachable (%s); servers will poll version %lld", host, port,
-                 c ? c->errstr : "no memory", version);
-        goto out;
+        log_warn("redis: %s:%d unreachable (%s)", host, port, c ? c->errstr : "no memory");
+        goto fail;
     }
     if (redisSetTimeout(c, tv) != REDIS_OK)
-        goto out;
+        goto fail;
     if (pass[0] != '\0') {
         r = redisCommand(c, "AUTH %s", pass);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            log_warn("load: redis AUTH failed; version %lld not published", version);
-            goto out;
+            log_warn("redis: AUTH failed");
+            goto fail;
         }
         freeReplyObject(r);
-        r = NULL;
+    }
+    return c;
+fail:
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+int etl_publish_version(const char *redis_url, long long version)
+{
+    redisContext *c = etl_redis_connect(redis_url);
+    redisReply *r = NULL;
+    int rc = -1;
+
+    if (c == NULL) {
+        log_warn("load: version %lld not published; servers will poll it", version);
+        goto out;
     }
     r = redisCommand(c, "PUBLISH %s %lld", ETL_VERSION_CHANNEL, version);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {

@@ -83,6 +83,13 @@ int etl_load_finish(PGconn *db, long long run_id, const char *redis_url, long lo
                     char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
+ * A blocking Redis connection to redis_url ("redis://[:pass@]host[:port][/db]") with a 2 s
+ * connect and command timeout, authenticated when the URL has a password. Returns it
+ * (caller redisFree()s), or NULL with the reason logged as a warning.
+ */
+struct redisContext *etl_redis_connect(const char *redis_url);
+
+/*
  * Publish `version` on ETL_VERSION_CHANNEL at redis_url ("redis://[:pass@]host[:port][/db]")
  * with a 2 s connect and command timeout. Returns 0, or -1 (logged as a warning).
  */

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/api_admin.h"
 #include "api/api_audio.h"
+#include "api/api_auth.h"
 #include "api/api_export.h"
 #include "api/api_health.h"
 #include "backend/curlm.h"
@@ -86,6 +87,11 @@ static const struct handler_entry handlers[] = {
     {"web_asset", (void *)web_asset},
     {"web_district_page", (void *)web_district_page},
     {"web_search_page", (void *)web_search_page},
+    /* Operations (src/api/api_auth.h): keys, the audit log, queues. */
+    {"api_admin_keys", (void *)api_admin_keys},
+    {"api_admin_key", (void *)api_admin_key},
+    {"api_admin_audit", (void *)api_admin_audit},
+    {"api_admin_queues", (void *)api_admin_queues},
     {NULL, NULL},
 };
 
@@ -169,8 +175,8 @@ int app_worker_init(struct event_base *base, const struct config *cfg)
         goto fail;
     up = UP_DATA;
     api_health_init(cfg);
-    if (api_init(base, cfg) != 0 || api_audio_init(cfg) != 0 || sms_init(base, cfg) != 0 ||
-        voice_init(base, cfg) != 0 || ussd_init(base, cfg) != 0)
+    if (api_init(base, cfg) != 0 || api_auth_init(base, cfg) != 0 || api_audio_init(cfg) != 0 ||
+        sms_init(base, cfg) != 0 || voice_init(base, cfg) != 0 || ussd_init(base, cfg) != 0)
         goto fail;
     up = UP_CHANNELS;
     return 0;
@@ -186,6 +192,7 @@ void app_worker_exit(void)
         voice_exit();
         sms_exit();
         api_audio_exit();
+        api_auth_exit();
         api_exit();
     }
     if (up >= UP_DATA) {

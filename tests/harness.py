@@ -19,7 +19,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+# HISAAB_BUILD names another build directory (make test-asan: build-asan).
+BUILD = os.environ.get("HISAAB_BUILD") or os.path.join(ROOT, "build")
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 

@@ -1,5 +1,5 @@
 /*
- * The API's administration: the admin key and POST /api/v1/cache/invalidate, the
+ * The API's administration: POST /api/v1/cache/invalidate (operators; api_auth.h), the
  * invalidation epoch that names every answer shared in Redis, and the Redis channel that
  * tells every worker to drop its cache; see api_admin.h.
  */
@@ -9,13 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "api/api_auth.h"
 #include "api/api_cache.h"
 #include "api/api_limit.h"
 #include "api/api_reply.h"
@@ -28,15 +25,12 @@
 
 /* Redis channel that tells every worker to drop its cache (POST /api/v1/cache/invalidate). */
 #define INVALIDATE_CHANNEL "hisaab:cache-invalidate"
-/* What the admin key is derived from when HISAAB_ADMIN_KEY is not set. */
-#define ADMIN_KEY_LABEL "hisaab-admin-v1"
 /* Bumped by every admin invalidation; part of every shared key, so an invalidation also
  * retires every shared answer. */
 #define EPOCH_KEY "hisaab:api:epoch"
 
 static struct {
-    char admin_key[80]; /* "" = admin endpoints disabled */
-    long long epoch;    /* EPOCH_KEY as last seen */
+    long long epoch; /* EPOCH_KEY as last seen */
 } adm;
 
 /* A decimal number of len bytes at msg into *out; -1 when it is not one. */
@@ -88,48 +82,9 @@ static void on_invalidate_msg(void *arg, const char *msg, size_t len)
     log_info("api: cache dropped on request (%zu entries)", n);
 }
 
-/* The admin key: HISAAB_ADMIN_KEY, else hex HMAC-SHA256(HISAAB_SECRET, ADMIN_KEY_LABEL). */
-static void admin_key_init(const struct config *cfg)
-{
-    const char *env = getenv("HISAAB_ADMIN_KEY");
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mlen = 0, i;
-
-    adm.admin_key[0] = '\0';
-    if (env != NULL && env[0] != '\0') {
-        if (strlen(env) < 16 || strlen(env) >= sizeof(adm.admin_key))
-            log_warn("api: HISAAB_ADMIN_KEY must be 16 to %zu characters; admin disabled",
-                     sizeof(adm.admin_key) - 1);
-        else
-            snprintf(adm.admin_key, sizeof(adm.admin_key), "%s", env);
-        return;
-    }
-    if (cfg->secret == NULL || cfg->secret[0] == '\0')
-        return;
-    if (HMAC(EVP_sha256(), cfg->secret, (int)strlen(cfg->secret),
-             (const unsigned char *)ADMIN_KEY_LABEL, strlen(ADMIN_KEY_LABEL), mac, &mlen) == NULL ||
-        mlen * 2 >= sizeof(adm.admin_key))
-        return;
-    for (i = 0; i < mlen; i++)
-        snprintf(adm.admin_key + 2 * i, 3, "%02x", mac[i]);
-}
-
-/* 1 if the request carries "Authorization: Bearer <admin key>" (constant-time compare). */
-static int is_admin(struct http_request *req)
-{
-    const char *auth = http_header(req, "Authorization");
-    size_t klen = strlen(adm.admin_key);
-
-    if (klen == 0 || auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
-        return 0;
-    auth += 7;
-    while (*auth == ' ')
-        auth++;
-    return strlen(auth) == klen && CRYPTO_memcmp(auth, adm.admin_key, klen) == 0;
-}
-
 struct invalidate {
     struct http_request *req;
+    struct api_identity who;
     size_t dropped;
 };
 
@@ -150,6 +105,8 @@ static void invalidate_published(void *arg, const redisReply *reply, const char 
         API_VERSION);
     if (reply == NULL)
         log_warn("api: cache invalidation not published: %s", err != NULL ? err : "?");
+    snprintf(ts, sizeof(ts), "ok: dropped %zu", inv->dropped);
+    api_auth_audit(inv->req, &inv->who, "cache.invalidate", "api-cache", ts);
     http_add_header(inv->req, "Cache-Control", "no-store");
     http_reply_json(inv->req, 200, doc);
     free(inv);
@@ -173,21 +130,16 @@ static void epoch_bumped(void *arg, const redisReply *reply, const char *err)
 
 static void invalidate_run(struct http_request *req)
 {
+    struct api_identity who;
     struct invalidate *inv;
 
-    if (adm.admin_key[0] == '\0') {
-        http_reply_error(req, 403, "forbidden", "Administration is not enabled on this server.");
+    if (!api_auth_require(req, APIKEY_OPERATOR, "cache.invalidate", &who))
         return;
-    }
-    if (!is_admin(req)) {
-        http_add_header(req, "WWW-Authenticate", "Bearer");
-        http_reply_error(req, 401, "unauthorized", "A valid administrator key is required.");
-        return;
-    }
     inv = xcalloc(1, sizeof(*inv));
     inv->req = req;
+    inv->who = who;
     inv->dropped = api_cache_clear();
-    log_info("api: cache dropped by an administrator (%zu entries)", inv->dropped);
+    log_info("api: cache dropped by key %s (%zu entries)", who.key_id, inv->dropped);
     if (rds_command(epoch_bumped, inv, "INCR %s", EPOCH_KEY) != 0)
         invalidate_published(inv, NULL, "redis not configured");
 }
@@ -205,7 +157,7 @@ long long api_admin_epoch(void)
 
 int api_admin_init(const struct config *cfg)
 {
-    admin_key_init(cfg);
+    (void)cfg;
     if (data_version_listen(on_version, NULL) != 0)
         return -1;
     if (rds_command(epoch_got, NULL, "GET %s", EPOCH_KEY) != 0)

@@ -1,15 +1,14 @@
 /*
  * Administration of the district API.
  *
- *   POST /api/v1/cache/invalidate   drop every worker's cache (admin only)
+ *   POST /api/v1/cache/invalidate   drop every worker's cache (operator or admin)
  *
- * Admin key: `Authorization: Bearer <key>` where key is env HISAAB_ADMIN_KEY (16 to 79
- * characters) or, when that is unset, the lower-case hex HMAC-SHA256 of the label
- * "hisaab-admin-v1" keyed with HISAAB_SECRET. With neither, the endpoint answers 403; a
- * wrong key 401. An invalidation bumps the epoch (Redis hisaab:api:epoch), which names
- * every answer shared between workers, and publishes it on hisaab:cache-invalidate so that
- * every worker drops its cache; each worker also reads the epoch with every data version
- * poll, in case it missed a message while Redis was away. Rate limited like the rest.
+ * The key (`Authorization: Bearer <key>`) and its role are checked by api_auth.h; every
+ * invalidation is written to the audit log. An invalidation bumps the epoch (Redis
+ * hisaab:api:epoch), which names every answer shared between workers, and publishes it on
+ * hisaab:cache-invalidate so that every worker drops its cache; each worker also reads the epoch
+ * with every data version poll, in case it missed a message while Redis was away. Rate limited like
+ * the rest.
  */
 #ifndef HISAAB_API_ADMIN_H
 #define HISAAB_API_ADMIN_H
@@ -17,7 +16,7 @@
 struct config;
 struct http_request;
 
-/* Per worker, after Redis and the data version have started: the key, the epoch, the
+/* Per worker, after Redis and the data version have started: the epoch, the
  * subscription. Returns 0 or -1. */
 int api_admin_init(const struct config *cfg) __attribute__((warn_unused_result));
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "api/api_ops.h"
 #include "net/config.h"
 #include "net/http.h"
 #include "core/log.h"
@@ -237,16 +238,17 @@ static void metrics_etl_done(void *arg, json_t *data, const char *err)
     } else {
         log_warn("metrics: ETL counters unavailable: %s", err ? err : "unknown");
     }
-    metrics_handler(req);
+    api_ops_metrics(req);
 }
 
 void api_metrics(struct http_request *req)
 {
     if (store_etl_status(metrics_etl_done, req) != 0)
-        metrics_handler(req);
+        api_ops_metrics(req);
 }
 
 void api_health_init(const struct config *cfg)
 {
+    api_ops_init(cfg);
     hc.max_age_s = (long long)(cfg->max_data_age_hours > 0 ? cfg->max_data_age_hours : 2160) * 3600;
 }

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "api/api_auth.h"
 #include "net/config.h"
 #include "net/http.h"
 #include "core/log.h"
@@ -167,16 +168,32 @@ static void options(struct http_request *req)
 static void run(struct http_request *req, api_limit_next_fn next, const char *prefix,
                 const struct limit_policy *ip_policy)
 {
-    const char *key = http_header(req, "X-API-Key");
+    const char *key = http_header(req, "X-API-Key"), *bearer = api_auth_bearer(req);
     struct limit_policy policy;
-    char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX];
+    struct api_identity who;
+    char name[KEY_NAME_MAX + 1], id[LIMIT_ID_MAX], kid[APIKEY_ID_MAX];
+    int r;
 
     if (http_method(req) == CFG_METHOD_OPTIONS) {
         options(req);
         return;
     }
     (void)cors(req);
-    if (key != NULL) {
+    /* A key of the table given as a Bearer token (the admin endpoints) counts the same. */
+    if (key == NULL && bearer != NULL && apikey_parse(bearer, kid))
+        key = bearer;
+    if (key != NULL && (r = api_auth_lookup(key, &who)) != 0) {
+        if (r < 0) {
+            http_add_header(req, "Retry-After", "2");
+            http_reply_error(req, 503, "database_unavailable",
+                             "Keys cannot be checked right now; try again shortly.");
+            return;
+        }
+        /* Every role has a key's limit; the id names the budget. */
+        policy.limit = lc.key_limit;
+        policy.window_s = lc.key_window;
+        snprintf(id, sizeof(id), "api:key:hk_%s", who.key_id);
+    } else if (key != NULL) {
         if (!check_key(key, name, sizeof(name))) {
             http_reply_error(req, 401, "invalid_api_key", "This API key is not valid.");
             return;

@@ -14,9 +14,11 @@
  * /api/v1/health reports Redis down (degraded). The client IP is the TCP peer: behind a
  * reverse proxy, limit there or give each client its own key.
  *
- * API keys are stateless: "<name>.<hex>" where name is 1 to 32 of [a-z0-9-] and hex the
- * first 32 hex digits of HMAC-SHA256(HISAAB_SECRET, "hisaab-client:" + name). A bad key
- * is answered 401 invalid_api_key (without HISAAB_SECRET no key is valid).
+ * API keys: a key of the key table (api_auth.h, "hk_<id>_<secret>", any role; in X-API-Key
+ * or as a Bearer token) is counted under its id with the key limit. The older stateless keys still
+ * work: "<name>.<hex>" where name is 1 to 32 of [a-z0-9-] and hex the first 32 hex digits of
+ * HMAC-SHA256(HISAAB_SECRET, "hisaab-client:" + name). A bad key is answered 401 invalid_api_key
+ * (without HISAAB_SECRET no key is valid).
  *
  * CORS: when the request's Origin is one of kore.conf's cors_origins (comma-separated,
  * exact match), Access-Control-Allow-Origin echoes it; other origins get no CORS headers

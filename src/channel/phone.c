@@ -9,6 +9,8 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "core/hex.h"
+
 /* Longest raw input looked at: separators included, a real number is far shorter. */
 #define RAW_MAX 40
 
@@ -114,11 +116,9 @@ static EVP_MAC_CTX *keyed_ctx(const char *secret, size_t secret_len)
 
 int phone_hash(const char *secret, size_t secret_len, const char *e164, char *out, size_t outlen)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     EVP_MAC_CTX *base, *ctx = NULL;
     size_t mdlen = 0;
-    unsigned int i;
     int rc = -1;
 
     if (out == NULL || outlen < PHONE_HASH_HEX || e164 == NULL)
@@ -131,11 +131,7 @@ int phone_hash(const char *secret, size_t secret_len, const char *e164, char *ou
     if (ctx == NULL || EVP_MAC_update(ctx, (const unsigned char *)e164, strlen(e164)) != 1 ||
         EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) != 1 || mdlen != 32)
         goto out;
-    for (i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[2 * mdlen] = '\0';
+    hex_encode(md, mdlen, out);
     rc = 0;
 out:
     EVP_MAC_CTX_free(ctx);
@@ -169,18 +165,6 @@ static int seal_key(const char *secret, size_t secret_len, unsigned char key[32]
                    n == 32
                ? 0
                : -1;
-}
-
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 static int from_hex(const char *s, unsigned char *out, size_t max, size_t *n)
@@ -222,7 +206,7 @@ int phone_seal(const char *secret, size_t secret_len, const char *e164, char *ou
         EVP_EncryptFinal_ex(ctx, box + SEAL_NONCE + n, &fin) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, box + SEAL_NONCE + len) != 1)
         goto out;
-    to_hex(box, SEAL_NONCE + len + SEAL_TAG, out);
+    hex_encode(box, SEAL_NONCE + len + SEAL_TAG, out);
     rc = 0;
 out:
     EVP_CIPHER_CTX_free(ctx);

@@ -201,6 +201,11 @@ struct config {
     int drain_ready_seconds;     /* drain_ready_seconds: after SIGTERM, /ready fails this long
                                     while requests are still served, then the drain
                                     (default 0) */
+    /* Operations (src/api/api_auth.h, etl/admin.h, docs/operations.md). */
+    int journal_retention_months; /* journal_retention_months: journal rows older than this
+                                     are deleted by hisaab-etl maintain (12) */
+    int auth_refresh_seconds;     /* auth_refresh_seconds: each worker rereads the API keys
+                                     this often (10) */
 };
 
 #define CONFIG_RETRIES_MAX 8

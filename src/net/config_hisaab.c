@@ -152,6 +152,8 @@ static const struct key hisaab_keys[] = {
     {"redis_sentinels", K_STR, OFF(redis_sentinels), 0, 0, NULL, NULL},
     {"redis_sentinel_master", K_STR, OFF(redis_sentinel_master), 0, 0, NULL, NULL},
     {"drain_ready_seconds", K_INT, OFF(drain_ready_seconds), 0, 300, NULL, NULL},
+    {"journal_retention_months", K_INT, OFF(journal_retention_months), 1, 120, NULL, NULL},
+    {"auth_refresh_seconds", K_INT, OFF(auth_refresh_seconds), 1, 3600, NULL, NULL},
 };
 
 #define NKEYS (sizeof(hisaab_keys) / sizeof(hisaab_keys[0]))
@@ -297,6 +299,8 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->database_replica_pool = 2;
     cfg->replica_max_lag_ms = 5000;
     cfg->redis_sentinel_master = xstrdup("hisaab");
+    cfg->journal_retention_months = 12;
+    cfg->auth_refresh_seconds = 10;
 }
 
 /* A string value: one of k->choices and k->prefixes if given, and no secret in it. */

@@ -6,7 +6,7 @@
  * The answers must be 0 or 1, and a tag must match itself.
  *
  *   make fuzz && mkdir -p /tmp/corpus
- *   build/fuzz/fuzz_api_headers -max_total_time=60 /tmp/corpus tests/fuzz/seeds/api_headers
+ *   build/fuzz/fuzz_api_headers -max_total_time=60 /tmp/corpus tests/fuzz/corpus/fuzz_api_headers
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * max_bytes; valid text without NULs comes back as it was). The first byte picks the
  * charset, the second the limits.
  *
- *   make fuzz && build/fuzz/fuzz_charset -max_total_time=60 tests/fuzz/seeds/charset
+ *   make fuzz && build/fuzz/fuzz_charset -max_total_time=60 tests/fuzz/corpus/fuzz_charset
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * "FILE:LINE: message" error, never a crash, a leak or an unbounded allocation. A config
  * that parses is also fed to the router, so the compiled route regexes get exercised.
  *
- *   make fuzz && build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/seeds/config
+ *   make fuzz && build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/fuzz_config
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  * into a buffer of exactly its length (no NUL), so AddressSanitizer catches any read past
  * form_len. Each accepted value is checked to be non-NULL and at most 1024 bytes.
  *
- *   make fuzz && build/fuzz/fuzz_router -max_total_time=60 tests/fuzz/seeds/router
+ *   make fuzz && build/fuzz/fuzz_router -max_total_time=60 tests/fuzz/corpus/fuzz_router
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
  * finds its own district. The same query goes through the PIN code reader (text/pin.c):
  * a PIN it reads is a PIN, and its redaction leaves no PIN-like run behind.
  *
- *   make fuzz && build/fuzz/fuzz_search -max_total_time=60 tests/fuzz/seeds/search
+ *   make fuzz && build/fuzz/fuzz_search -max_total_time=60 tests/fuzz/corpus/fuzz_search
  *
  * or on its own (the search needs only mem.c and utf8.c):
  *

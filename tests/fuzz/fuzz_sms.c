@@ -3,7 +3,7 @@
  * smsenc_analyse()/smsenc_split() with their invariants checked (parts concatenate to the
  * input, each fits, counts agree), so a bad text can never crash, hang or mis-split.
  *
- *   make fuzz && build/fuzz/fuzz_sms -max_total_time=60 tests/fuzz/seeds/sms
+ *   make fuzz && build/fuzz/fuzz_sms -max_total_time=60 tests/fuzz/corpus/fuzz_sms
  */
 #include <stddef.h>
 #include <stdint.h>
