@@ -23,8 +23,6 @@ struct event_base;
 
 /* Commands in flight on the connection beyond this fail at once with "busy". */
 #define RDS_MAX_PENDING 4096
-/* Most arguments (keys and values together) rds_eval() takes. */
-#define RDS_EVAL_MAX_ARGS 32
 /* Most sentinels rds_init_sentinel() takes. */
 #define RDS_MAX_SENTINELS 8
 /* Most channels rds_subscribe() accepts. */
@@ -88,24 +86,6 @@ int rds_send(const char *fmt, ...) WUR;
  */
 int rds_command_argv(rds_reply_fn cb, void *arg, int argc, const char *const *argv,
                      const size_t *argvlen) WUR;
-
-/*
- * A Lua script run by its SHA1 (EVALSHA), sent whole (EVAL, which also caches it) only when
- * Redis does not know it yet. Declare one static struct per script with its text; the SHA1
- * is computed on first use.
- */
-struct rds_script {
-    const char *text;
-    char sha[41];
-};
-
-/*
- * Run script s with args[0..nkeys-1] as KEYS and the rest of the nargs as ARGV (strings,
- * copied; NULL counts as ""). cb as for rds_command(), with the script's reply. Returns 0
- * when cb will be called, -1 (cb never called) when not started or arguments are invalid.
- */
-int rds_eval(struct rds_script *s, rds_reply_fn cb, void *arg, int nkeys, const char *const *args,
-             int nargs) WUR;
 
 /* 1 when the command connection is established (and the database selected), else 0. */
 int rds_is_up(void);

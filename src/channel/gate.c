@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "backend/rds.h"
+#include "backend/rds_script.h"
 #include "core/log.h"
 #include "core/mem.h"
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "backend/rds.h"
+#include "backend/rds_script.h"
 #include "core/log.h"
 #include "core/mem.h"
 
