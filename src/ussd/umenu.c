@@ -426,52 +426,47 @@ static int show_lang(const struct ctx *c, int wrong)
 
 static const char *const list_footer[] = {"BACK"};
 
-static int show_states(const struct ctx *c, int page, int wrong)
+/* The title and the items of a list screen: the states, a state's districts (sc), the
+ * choices. Returns 0, or -1 (nothing to list, or the title cannot be rendered). */
+static int list_of(const struct ctx *c, enum umenu_screen kind, int sc, struct buf *title,
+                   struct list *l, struct pool *p)
 {
-    struct list *l = malloc(sizeof(*l));
-    struct pool *p = malloc(sizeof(*p));
-    struct buf title;
-    size_t first, count;
-    int rc = -1;
-
-    buf_init(&title, UMENU_SCREEN_MAX);
-    if (l == NULL || p == NULL || line(c, &title, "PICK_STATE", NULL, 0) != 0)
-        goto out;
-    states_list(c, l, p);
-    c->st->screen = UM_STATES;
-    c->st->page = page;
-    rc = render_list(c, buf_cstr(&title), l, page, list_footer, 1, NULL, wrong, &first, &count);
-out:
-    buf_free(&title);
-    free(l);
-    free(p);
-    return rc;
-}
-
-static int show_districts(const struct ctx *c, int sc, int page, int wrong)
-{
-    struct list *l = malloc(sizeof(*l));
-    struct pool *p = malloc(sizeof(*p));
-    struct buf title;
-    size_t first, count, i;
     char state[128] = "?";
-    int rc = -1;
+    size_t i;
 
-    buf_init(&title, UMENU_SCREEN_MAX);
-    if (l == NULL || p == NULL)
-        goto out;
+    if (kind == UM_STATES) {
+        states_list(c, l, p);
+        return line(c, title, "PICK_STATE", NULL, 0);
+    }
+    if (kind == UM_CHOICES) {
+        choices_list(c, l, p);
+        return line(c, title, "PICK_CHOICE", NULL, 0);
+    }
     for (i = 0; i < c->env->dir->n; i++)
         if (c->env->dir->rows[i].has_id && c->env->dir->rows[i].state_code == sc) {
             clip(c->env->dir->rows[i].state[script_of(c->st->lang)], state, sizeof(state));
             break;
         }
-    if (line1(c, &title, "PICK_DISTRICT", state) != 0)
-        goto out;
     districts_list(c, sc, l, p);
     if (l->n == 0)
+        return -1;
+    return line1(c, title, "PICK_DISTRICT", state);
+}
+
+static int show_list(const struct ctx *c, enum umenu_screen kind, int sc, int page, int wrong)
+{
+    struct list *l = malloc(sizeof(*l));
+    struct pool *p = malloc(sizeof(*p));
+    struct buf title;
+    size_t first, count;
+    int rc = -1;
+
+    buf_init(&title, UMENU_SCREEN_MAX);
+    if (l == NULL || p == NULL || list_of(c, kind, sc, &title, l, p) != 0)
         goto out;
-    c->st->screen = UM_DISTRICTS;
-    c->st->list_state = sc;
+    c->st->screen = kind;
+    if (kind == UM_DISTRICTS)
+        c->st->list_state = sc;
     c->st->page = page;
     rc = render_list(c, buf_cstr(&title), l, page, list_footer, 1, NULL, wrong, &first, &count);
 out:
@@ -481,26 +476,19 @@ out:
     return rc;
 }
 
+static int show_states(const struct ctx *c, int page, int wrong)
+{
+    return show_list(c, UM_STATES, 0, page, wrong);
+}
+
+static int show_districts(const struct ctx *c, int sc, int page, int wrong)
+{
+    return show_list(c, UM_DISTRICTS, sc, page, wrong);
+}
+
 static int show_choices(const struct ctx *c, int wrong)
 {
-    struct list *l = malloc(sizeof(*l));
-    struct pool *p = malloc(sizeof(*p));
-    struct buf title;
-    size_t first, count;
-    int rc = -1;
-
-    buf_init(&title, UMENU_SCREEN_MAX);
-    if (l == NULL || p == NULL || line(c, &title, "PICK_CHOICE", NULL, 0) != 0)
-        goto out;
-    choices_list(c, l, p);
-    c->st->screen = UM_CHOICES;
-    c->st->page = 0;
-    rc = render_list(c, buf_cstr(&title), l, 0, list_footer, 1, NULL, wrong, &first, &count);
-out:
-    buf_free(&title);
-    free(l);
-    free(p);
-    return rc;
+    return show_list(c, UM_CHOICES, 0, 0, wrong);
 }
 
 static const char *const summary_footer[] = {"SEND_SMS", "MENU"};
@@ -656,27 +644,12 @@ static int on_list(const struct ctx *c, int k, int districts)
     struct list *l = malloc(sizeof(*l));
     struct pool *p = malloc(sizeof(*p));
     struct buf title;
-    char state[128] = "?";
     int a = 0, b = 0, rc = -1, sc = c->st->list_state, page = c->st->page;
-    size_t i;
 
     buf_init(&title, UMENU_SCREEN_MAX);
-    if (l == NULL || p == NULL)
+    if (l == NULL || p == NULL ||
+        list_of(c, districts ? UM_DISTRICTS : UM_STATES, sc, &title, l, p) != 0)
         goto out;
-    if (districts) {
-        for (i = 0; i < c->env->dir->n; i++)
-            if (c->env->dir->rows[i].has_id && c->env->dir->rows[i].state_code == sc) {
-                clip(c->env->dir->rows[i].state[script_of(c->st->lang)], state, sizeof(state));
-                break;
-            }
-        if (line1(c, &title, "PICK_DISTRICT", state) != 0)
-            goto out;
-        districts_list(c, sc, l, p);
-    } else {
-        if (line(c, &title, "PICK_STATE", NULL, 0) != 0)
-            goto out;
-        states_list(c, l, p);
-    }
     if (k == 0) {
         c->out->event = "back";
         if (page > 0)
