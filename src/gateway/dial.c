@@ -38,6 +38,29 @@ int dial_token_ok(const char *s)
     return 1;
 }
 
+int dial_account_url(const char *base, const char *before, const char *account, const char *after,
+                     struct buf *out)
+{
+    size_t at = out->len, bl;
+    int rc = -1;
+
+    if (base == NULL || base[0] == '\0' || !dial_token_ok(account))
+        goto out;
+    bl = strlen(base);
+    if (base[bl - 1] == '/')
+        bl--;
+    if (buf_append(out, base, bl) != 0 || buf_puts(out, before) != 0 ||
+        buf_puts(out, account) != 0 || buf_puts(out, after) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0 && out->len > at) {
+        out->len = at;
+        out->data[at] = '\0';
+    }
+    return rc;
+}
+
 struct dial_ctx {
     dial_id_fn id_of;
     dial_done_fn cb;

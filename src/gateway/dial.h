@@ -62,4 +62,13 @@ int dial_post(const char *url, const char *form, size_t form_len, const char *us
  * into a URL's path unescaped), else 0. */
 int dial_token_ok(const char *s);
 
+/*
+ * A provider's REST URL for an account, appended to out: base (a trailing '/' dropped),
+ * then before, the account id (which must pass dial_token_ok()), then after:
+ * ("https://api.twilio.com", "/2010-04-01/Accounts/", sid, "/Calls.json"). Returns 0, or
+ * -1 with out as it was (no base, a bad id, out's cap).
+ */
+int dial_account_url(const char *base, const char *before, const char *account, const char *after,
+                     struct buf *out) WUR;
+
 #endif

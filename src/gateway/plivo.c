@@ -50,17 +50,11 @@ int plivo_parse(struct http_request *req, const char *key, struct voice_call_in 
 
 int plivo_render(const struct voice_step *s, struct buf *out)
 {
-    static const char *const post[] = {"method", "POST", NULL};
-    struct voice_xml x = {NULL, NULL};
-    char digits[16], timeout[16];
-    size_t at = out->len;
-    int rc = -1;
-
-    if (voice_step_check(s) != 0 || voice_xml_open(&x) != 0)
-        goto out;
-    if (voice_xml_start(&x, "Response", NULL) != 0)
-        goto out;
-    if (s->gather) {
+    /* s is checked before its fields are read (also by voice_xml_response()). */
+    if (s == NULL || voice_step_check(s) != 0)
+        return -1;
+    {
+        char digits[16], timeout[16];
         /* <GetDigits> attributes as Plivo documents them. */
         const char *attrs[] = {"action", s->action, "method", "POST", "numDigits", digits,
                                "timeout", timeout, "digitTimeout", timeout, "finishOnKey",
@@ -70,43 +64,13 @@ int plivo_render(const struct voice_step *s, struct buf *out)
 
         snprintf(digits, sizeof(digits), "%d", s->num_digits);
         snprintf(timeout, sizeof(timeout), "%d", s->timeout_s);
-        if (voice_xml_start(&x, "GetDigits", attrs) != 0 ||
-            voice_xml_each(&x, "Play", s->play, s->nplay) != 0 || voice_xml_end(&x) != 0 ||
-            voice_xml_element(&x, "Redirect", post, s->action) != 0)
-            goto out;
-    } else if (voice_xml_each(&x, "Play", s->play, s->nplay) != 0) {
-        goto out;
-    } else if (s->redirect != NULL) {
-        if (voice_xml_element(&x, "Redirect", post, s->redirect) != 0)
-            goto out;
-    } else if (voice_xml_element(&x, "Hangup", NULL, NULL) != 0) {
-        goto out;
+        return voice_xml_response(s, "GetDigits", attrs, out);
     }
-    if (voice_xml_end(&x) != 0)
-        goto out;
-    rc = voice_xml_close(&x, out);
-out:
-    voice_xml_free(&x);
-    if (rc != 0 && out->len > at) {
-        out->len = at;
-        out->data[at] = '\0';
-    }
-    return rc;
 }
 
 int plivo_reject(struct buf *out)
 {
-    static const char *const busy[] = {"reason", "busy", NULL};
-    struct voice_xml x = {NULL, NULL};
-    int rc = -1;
-
-    if (voice_xml_open(&x) != 0 || voice_xml_start(&x, "Response", NULL) != 0 ||
-        voice_xml_element(&x, "Hangup", busy, NULL) != 0 || voice_xml_end(&x) != 0)
-        goto out;
-    rc = voice_xml_close(&x, out);
-out:
-    voice_xml_free(&x);
-    return rc;
+    return voice_xml_busy("Hangup", out);
 }
 
 int plivo_reply(struct http_request *req, const struct voice_step *s)

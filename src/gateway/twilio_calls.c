@@ -37,24 +37,10 @@ void twilio_calls_opts_init(struct twilio_calls_opts *o, const struct config *cf
 
 int twilio_calls_url(const struct twilio_calls_opts *o, struct buf *out)
 {
-    size_t at = out->len, bl;
-    int rc = -1;
-
-    if (o == NULL || nonempty(o->api_base) == NULL || !dial_token_ok(o->account_sid))
-        goto out;
-    bl = strlen(o->api_base);
-    if (o->api_base[bl - 1] == '/')
-        bl--;
-    if (buf_append(out, o->api_base, bl) != 0 ||
-        buf_printf(out, "/2010-04-01/Accounts/%s/Calls.json", o->account_sid) != 0)
-        goto out;
-    rc = 0;
-out:
-    if (rc != 0 && out->len > at) {
-        out->len = at;
-        out->data[at] = '\0';
-    }
-    return rc;
+    if (o == NULL)
+        return -1;
+    return dial_account_url(o->api_base, "/2010-04-01/Accounts/", o->account_sid, "/Calls.json",
+                            out);
 }
 
 int twilio_calls_form(const struct twilio_calls_opts *o, const char *to, const char *url,

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "gateway/voice_step.h"
+
 int voice_xml_open(struct voice_xml *x)
 {
     int rc = -1;
@@ -85,4 +87,56 @@ void voice_xml_free(struct voice_xml *x)
         xmlBufferFree(x->mem);
     x->w = NULL;
     x->mem = NULL;
+}
+
+int voice_xml_response(const struct voice_step *s, const char *gather,
+                       const char *const *gather_attrs, struct buf *out)
+{
+    static const char *const post[] = {"method", "POST", NULL};
+    struct voice_xml x = {NULL, NULL};
+    size_t at = out->len;
+    int rc = -1;
+
+    if (voice_step_check(s) != 0 || voice_xml_open(&x) != 0)
+        goto out;
+    if (voice_xml_start(&x, "Response", NULL) != 0)
+        goto out;
+    if (s->gather) {
+        if (voice_xml_start(&x, gather, gather_attrs) != 0 ||
+            voice_xml_each(&x, "Play", s->play, s->nplay) != 0 || voice_xml_end(&x) != 0 ||
+            voice_xml_element(&x, "Redirect", post, s->action) != 0)
+            goto out;
+    } else if (voice_xml_each(&x, "Play", s->play, s->nplay) != 0) {
+        goto out;
+    } else if (s->redirect != NULL) {
+        if (voice_xml_element(&x, "Redirect", post, s->redirect) != 0)
+            goto out;
+    } else if (voice_xml_element(&x, "Hangup", NULL, NULL) != 0) {
+        goto out;
+    }
+    if (voice_xml_end(&x) != 0)
+        goto out;
+    rc = voice_xml_close(&x, out);
+out:
+    voice_xml_free(&x);
+    if (rc != 0 && out->len > at) {
+        out->len = at;
+        out->data[at] = '\0';
+    }
+    return rc;
+}
+
+int voice_xml_busy(const char *element, struct buf *out)
+{
+    static const char *const busy[] = {"reason", "busy", NULL};
+    struct voice_xml x = {NULL, NULL};
+    int rc = -1;
+
+    if (voice_xml_open(&x) != 0 || voice_xml_start(&x, "Response", NULL) != 0 ||
+        voice_xml_element(&x, element, busy, NULL) != 0 || voice_xml_end(&x) != 0)
+        goto out;
+    rc = voice_xml_close(&x, out);
+out:
+    voice_xml_free(&x);
+    return rc;
 }

@@ -45,4 +45,19 @@ int voice_xml_close(struct voice_xml *x, struct buf *out) WUR;
 /* Free x without output (after an error); a freed or never opened x is fine. */
 void voice_xml_free(struct voice_xml *x);
 
+struct voice_step;
+
+/*
+ * The one document shape Twilio's TwiML and Plivo's XML share, appended to out: a
+ * <Response> that gathers (the element `gather` with gather_attrs, its <Play>s inside,
+ * then a <Redirect> to the action for when nothing is pressed), or plays and then
+ * redirects or hangs up. s is checked first (voice_step_check). Returns 0, or -1 with out
+ * as it was.
+ */
+int voice_xml_response(const struct voice_step *s, const char *gather,
+                       const char *const *gather_attrs, struct buf *out) WUR;
+
+/* A <Response> holding only <element reason="busy"/> (a call turned away unanswered). */
+int voice_xml_busy(const char *element, struct buf *out) WUR;
+
 #endif
