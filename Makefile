@@ -17,7 +17,7 @@ WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototy
            -Wwrite-strings -Wformat=2 -fno-common -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += $(WARN) -D_GNU_SOURCE -Isrc -Ietl $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lhttp_parser -lpthread -lm
 
 ifneq ($(SANITIZE),)
 # The same -O2 as the plain build, so the warnings are the same; GCC 12's
@@ -102,6 +102,7 @@ blackbox: all
 	@./tests/run-all --blackbox
 
 bench: deps all $(B)/bench_voice
+	@HISAAB_DEPS=bench ./scripts/install-deps
 	@HISAAB_WEB_BENCH=1 ./scripts/install-web-deps
 	@./tests/bench/run
 

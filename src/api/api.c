@@ -543,44 +543,49 @@ static const char *lang_of(struct http_request *req)
  */
 static int cache_key(struct http_request *req, const char *const *names, char *out, size_t n)
 {
-    const char *v;
-    size_t used;
-    int w;
+    const char *v = http_path(req);
+    size_t used = strlen(v), len;
 
-    w = snprintf(out, n, "%s", http_path(req));
-    if (w < 0 || (size_t)w >= n)
+    if (used >= n)
         return -1;
-    used = (size_t)w;
+    memcpy(out, v, used);
     for (; *names != NULL; names++) {
         v = http_param(req, *names);
-        w = snprintf(out + used, n - used, "|%s", v != NULL ? v : "");
-        if (w < 0 || (size_t)w >= n - used)
+        len = v != NULL ? strlen(v) : 0;
+        if (len + 1 >= n - used)
             return -1;
-        used += (size_t)w;
+        out[used++] = '|';
+        memcpy(out + used, v, len);
+        used += len;
     }
+    out[used] = '\0';
     return 0;
 }
 
 /*
  * A call context for a cacheable request, or NULL when the request was answered from the
- * cache. names are the parameters that make the answer differ.
+ * cache (checked before anything is allocated). names are the parameters that make the
+ * answer differ.
  */
 static struct api_call *call_new(struct http_request *req, enum api_kind kind,
                                  const char *not_found, const char *const *names)
 {
-    struct api_call *call = xcalloc(1, sizeof(*call));
+    char key[API_CACHE_KEY_MAX];
+    int keyed = cache_key(req, names, key, sizeof(key)) == 0;
+    struct api_call *call;
 
+    if (keyed && serve_cached(req, key))
+        return NULL;
+    call = xcalloc(1, sizeof(*call));
     call->req = req;
     call->kind = kind;
     call->not_found = not_found;
     call->gen = api_cache_generation();
     snprintf(call->lang, sizeof(call->lang), "%s", lang_of(req));
-    if (cache_key(req, names, call->key, sizeof(call->key)) != 0) {
+    if (keyed)
+        memcpy(call->key, key, sizeof(key));
+    else
         call->gen = ~0ULL; /* never stored */
-    } else if (serve_cached(req, call->key)) {
-        free(call);
-        return NULL;
-    }
     return call;
 }
 

@@ -203,7 +203,10 @@ static void run(struct http_request *req, api_limit_next_fn next, const char *pr
         snprintf(id, sizeof(id), "api:key:%s", name);
     } else {
         policy = *ip_policy;
-        snprintf(id, sizeof(id), "%s%s", prefix, http_peer(req));
+        if (policy.limit > 0) /* else the id is never used */
+            snprintf(id, sizeof(id), "%s%s", prefix, http_peer(req));
+        else
+            id[0] = '\0';
     }
     httplimit_run(req, id, &policy, next);
 }

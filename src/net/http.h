@@ -1,9 +1,10 @@
 /*
- * The worker's HTTP layer: libevent's evhttp on a listening socket inherited from the
- * master, the router in front of the handlers, limits (body cap, header size, header and
- * idle timeouts, conflicting Content-Length / Transfer-Encoding refused), the access log
- * and request metrics. Handlers see a struct http_request and answer it exactly once with
- * http_reply*(), possibly later from a libpq/hiredis callback on the same loop.
+ * The worker's HTTP/1.1 layer on the listening sockets inherited from the master
+ * (connections and parsing in net/http_wire.c, on libevent and Debian's http-parser): the
+ * router in front of the handlers, limits (body cap, header size, header and idle
+ * timeouts, conflicting Content-Length / Transfer-Encoding refused), keep-alive and
+ * pipelining, the access log and request metrics. Handlers see a struct http_request and answer it
+ * exactly once with http_reply*(), possibly later from a libpq/hiredis callback on the same loop.
  */
 #ifndef HISAAB_HTTP_H
 #define HISAAB_HTTP_H
@@ -116,6 +117,18 @@ struct config;
 struct http_server *http_server_new(struct event_base *base, const struct config *cfg,
                                     const struct router *router, const int *fds, size_t nfds);
 void http_server_drain(struct http_server *srv, http_drained_fn done, void *arg);
+/*
+ * Connections spread over the workers: http_balance_init(n), in the master before the
+ * workers are forked, maps a small shared table; http_server_set_worker(srv, i) in
+ * worker i (0..n-1) makes it publish how many connections it holds and leave a waiting
+ * connection to a live worker holding clearly fewer (see http_wire.c). Without them every
+ * worker accepts whatever it can. http_balance_init() returns 0 or -1.
+ */
+int http_balance_init(size_t nworkers) WUR;
+void http_server_set_worker(struct http_server *srv, size_t index);
+/* Serve one already-connected stream socket fd (owned from here on; closed with the
+ * connection), as if it had been accepted. Returns 0 or -1 (fd closed). */
+int http_server_serve_fd(struct http_server *srv, int fd) WUR;
 size_t http_server_inflight(const struct http_server *srv);
 void http_server_free(struct http_server *srv);
 

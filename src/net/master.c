@@ -127,9 +127,9 @@ int master_draining(void)
     return worker_stopping;
 }
 
-/* A worker's event base. With the epoll changelist, the add/remove pairs evhttp makes on
- * a connection within one loop turn collapse into at most one epoll_ctl (about a sixth of
- * a worker's time went to epoll_ctl under load). Safe here: no worker dup()s a watched fd. */
+/* A worker's event base. With the epoll changelist, add/remove pairs made on a connection
+ * within one loop turn collapse into at most one epoll_ctl. Safe here: no worker dup()s a watched
+ * fd. */
 static struct event_base *new_base(void)
 {
     struct event_config *ec = event_config_new();
@@ -145,7 +145,7 @@ static struct event_base *new_base(void)
 
 /* The worker process: never returns. */
 static void worker_main(const struct config *cfg, const struct router *router, const int *fds,
-                        size_t nfds, pid_t master)
+                        size_t nfds, pid_t master, size_t index)
 {
     struct event *ev_term = NULL, *ev_int = NULL;
     struct worker_loop w = {NULL, NULL, 0, 0};
@@ -171,6 +171,7 @@ static void worker_main(const struct config *cfg, const struct router *router, c
     w.srv = http_server_new(w.base, cfg, router, fds, nfds);
     if (w.srv == NULL)
         goto out;
+    http_server_set_worker(w.srv, index);
     ev_term = evsignal_new(w.base, SIGTERM, worker_on_stop, &w);
     ev_int = evsignal_new(w.base, SIGINT, worker_on_stop, &w);
     if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) != 0 ||
@@ -214,7 +215,7 @@ static int spawn(struct worker *wk, size_t i, const struct config *cfg, const st
         return -1;
     }
     if (pid == 0)
-        worker_main(cfg, router, fds, nfds, master);
+        worker_main(cfg, router, fds, nfds, master, i);
     wk->pid = pid;
     wk->started_ms = now_ms();
     log_info("master: worker %zu started (pid %d)", i, (int)pid);
@@ -332,6 +333,8 @@ int master_run(const struct config *cfg, const struct router *router, const int 
     sigprocmask(SIG_BLOCK, &set, &old);
 
     wk = xcalloc(n, sizeof(*wk));
+    if (http_balance_init(n) != 0)
+        log_warn("master: no shared memory to balance connections; each worker accepts alone");
     for (i = 0; i < n; i++)
         if (spawn(&wk[i], i, cfg, router, fds, nfds) != 0)
             goto out;

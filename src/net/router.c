@@ -2,15 +2,17 @@
  * The router (see router.h): path -> route -> method check -> declared, validated params.
  *
  * Exact paths sit in one array sorted by path and are found with bsearch(); regex routes
- * are tried afterwards in file order and must match the whole path. Parameters are split
- * and percent-decoded (with '+' as a blank) by net/form.h, the server's one decoder. We do
- * not use evhttp_parse_query_str(): it throws away the whole query when one pair lacks
- * '=' ("?a=1&flag") or is empty ("a=1&&b=2"), leaves keys encoded, and silently truncates
- * a value at "%00". Here a malformed pair is only skipped, and a declared value that
- * decodes to a NUL byte is rejected.
+ * are tried afterwards in file order and must match the whole path (which one matched is
+ * remembered per path, so the regexes mostly run once per distinct path). Parameters are
+ * split and percent-decoded (with '+' as a blank) by net/form.h, the server's one decoder.
+ * We do not use libevent's evhttp_parse_query_str(): it throws away the whole query when
+ * one pair lacks '=' ("?a=1&flag") or is empty ("a=1&&b=2"), leaves keys encoded, and
+ * silently truncates a value at "%00". Here a malformed pair is only skipped, and a
+ * declared value that decodes to a NUL byte is rejected.
  */
 #include "net/router.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +74,26 @@ static size_t literal_prefix(const char *re, char *out, size_t n)
     return len;
 }
 
+/*
+ * Which regex route a path matched (or that none did), remembered per path: a worker
+ * sees the same few paths over and over, and a regexec() costs more than the rest of
+ * routing. Direct-mapped by a hash of the path; a collision just replaces the slot.
+ */
+#define MEMO_SLOTS 512
+#define MEMO_PATH 96
+
+struct memo {
+    unsigned short len; /* path length + 1; 0 = empty slot */
+    short idx;          /* index into rx, or -1 for no regex route */
+    char path[MEMO_PATH];
+};
+
 struct router {
     struct exact *exact;
     size_t nexact;
     struct regex_route *rx;
     size_t nrx;
+    struct memo *memo; /* MEMO_SLOTS, allocated when there are regex routes */
 };
 
 static int exact_cmp(const void *a, const void *b)
@@ -137,6 +154,8 @@ struct router *router_new(const struct config *cfg, router_lookup_fn lookup, cha
     }
     if (r->nexact > 1)
         qsort(r->exact, r->nexact, sizeof(*r->exact), exact_cmp);
+    if (r->nrx > 0 && r->nrx < 32768)
+        r->memo = xcalloc(MEMO_SLOTS, sizeof(*r->memo));
     return r;
 }
 
@@ -146,6 +165,7 @@ void router_free(struct router *r)
         return;
     free(r->exact);
     free(r->rx);
+    free(r->memo);
     free(r);
 }
 
@@ -295,6 +315,40 @@ static const struct exact *find_exact(const struct router *r, const char *path)
     return e;
 }
 
+/* The first regex route that matches the whole path, as an index into rx, or -1. */
+static int regex_route_of(const struct router *r, const char *path, size_t plen)
+{
+    struct memo *m = NULL;
+    uint32_t h = 2166136261u;
+    size_t i;
+    int idx = -1;
+
+    if (r->memo != NULL && plen < MEMO_PATH) {
+        for (i = 0; i < plen; i++)
+            h = (h ^ (unsigned char)path[i]) * 16777619u;
+        m = &r->memo[h & (MEMO_SLOTS - 1)];
+        if (m->len == plen + 1 && memcmp(m->path, path, plen) == 0)
+            return m->idx;
+    }
+    for (i = 0; i < r->nrx; i++) {
+        regmatch_t pm[1];
+
+        if (r->rx[i].plen > 0 && strncmp(path, r->rx[i].prefix, r->rx[i].plen) != 0)
+            continue;
+        if (regexec(&r->rx[i].route->re, path, 1, pm, 0) == 0 && pm[0].rm_so == 0 &&
+            (size_t)pm[0].rm_eo == plen) {
+            idx = (int)i;
+            break;
+        }
+    }
+    if (m != NULL) {
+        memcpy(m->path, path, plen);
+        m->len = (unsigned short)(plen + 1);
+        m->idx = (short)idx;
+    }
+    return idx;
+}
+
 void router_match(const struct router *r, unsigned method, const char *path, const char *query,
                   const char *form, size_t form_len, struct router_match *m)
 {
@@ -317,17 +371,11 @@ void router_match(const struct router *r, unsigned method, const char *path, con
         rt = e->route;
         handler = e->handler;
     } else {
-        for (i = 0; i < r->nrx; i++) {
-            regmatch_t pm[1];
+        int idx = regex_route_of(r, path, plen);
 
-            if (r->rx[i].plen > 0 && strncmp(path, r->rx[i].prefix, r->rx[i].plen) != 0)
-                continue;
-            if (regexec(&r->rx[i].route->re, path, 1, pm, 0) == 0 && pm[0].rm_so == 0 &&
-                (size_t)pm[0].rm_eo == plen) {
-                rt = r->rx[i].route;
-                handler = r->rx[i].handler;
-                break;
-            }
+        if (idx >= 0) {
+            rt = r->rx[idx].route;
+            handler = r->rx[idx].handler;
         }
     }
     if (rt == NULL)

@@ -6,7 +6,7 @@ instructions by where they run (our code, libevent, libc, other libraries). The 
 share is not seen by callgrind (use `perf stat` / `perf record` for that where the
 machine allows it).
 
-    python3 tests/bench/hotpath_profile.py [PATH ...]
+    python3 tests/bench/hotpath_profile.py [--top] [PATH ...]   (--top: the costliest functions)
 """
 import glob
 import http.client
@@ -85,7 +85,7 @@ def profile(svc, path, tmp):
                              capture_output=True, text=True).stdout
         total = int(re.search(r"([\d,]+) \([ \d.]+%\)\s+PROGRAM TOTALS", ann).group(1)
                     .replace(",", ""))
-        return total / N, split(ann, total)
+        return total / N, split(ann, total), ann
     finally:
         p.terminate()
         p.wait(timeout=60)
@@ -95,19 +95,26 @@ def main():
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         print("hotpath_profile: needs valgrind; not run")
         return 0
-    paths = sys.argv[1:] or PATHS
+    top = "--top" in sys.argv
+    paths = [a for a in sys.argv[1:] if a != "--top"] or PATHS
     svc = harness.Services()
     tmp = tempfile.mkdtemp(prefix="hisaab-hotpath-")
     try:
         harness.etl(svc, "migrate")
         harness.etl(svc, "run", "--source", harness.SAMPLE, "--format", "csv")
         for path in paths:
-            per, sp = profile(svc, path, tmp)
+            per, sp, ann = profile(svc, path, tmp)
             tot = sum(sp.values()) or 1
             print("  %-36s %8.0f instructions/request   ours %4.1f%%  libevent %4.1f%%  libc %4.1f%%"
                   "  other %4.1f%%" % (path, per, 100.0 * sp["ours"] / tot,
                                       100.0 * sp["libevent"] / tot, 100.0 * sp["libc"] / tot,
                                       100.0 * sp["other"] / tot))
+            if top:  # the functions that cost most, per request
+                rows = [(n, fn) for n, fn in
+                        re.findall(r"^\s*([\d,]+) \([ \d.]+%\)\s+(\S.*)$", ann, re.M)
+                        if int(n.replace(",", "")) < 0.99 * per * N]
+                for n, fn in rows[:30]:
+                    print("      %7.0f  %s" % (int(n.replace(",", "")) / N, fn[:100]))
     finally:
         svc.close()
         shutil.rmtree(tmp, ignore_errors=True)

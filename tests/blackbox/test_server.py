@@ -1,4 +1,4 @@
-"""Black-box tests of the hisaab server runtime: `hisaab -t`, the prefork master, evhttp
+"""Black-box tests of the hisaab server runtime: `hisaab -t`, the prefork master, the HTTP
 limits, JSON errors, the access log, /metrics, SIGTERM drain and worker restarts.
 
 No database: the server runs with only /metrics and the test-only `debug_sleep` handler
@@ -402,7 +402,7 @@ class ServingTest(unittest.TestCase):
         self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
 
     def test_body_on_bodiless_method_refused(self):
-        # evhttp reads no body for HEAD: it would be parsed as a second request. A body on
+        # A body on HEAD would be read as a second request by a client or proxy. A body on
         # GET/DELETE/OPTIONS is refused the same way (no route takes one).
         hidden = b"GET /no/such HTTP/1.1\r\nHost: x\r\n\r\n"
         for method in (b"HEAD", b"GET", b"DELETE", b"OPTIONS"):
@@ -411,6 +411,142 @@ class ServingTest(unittest.TestCase):
             self.assertTrue(out.startswith(b"HTTP/1.1 400 "), (method, out[:200]))
             self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
             self.assertIn(b"Connection: close", out)
+
+    def test_pipelined_answers_come_in_order(self):
+        # The slow one first: its answer still comes first, then the others in order.
+        out = raw(self.srv.port, b"GET /sleep?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /sleep?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"POST /sleep HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n\r\nms=20"
+                  b"GET /no/such HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(out.count(b"HTTP/1.1 "), 4, out)
+        order = [m.start() for m in (re.search(p, out) for p in (
+            rb'"slept_ms":200', rb'"slept_ms":1\}', rb'"slept_ms":20\}', rb'"not_found"'))]
+        self.assertEqual(order, sorted(order), out)
+        self.assertTrue(all(i >= 0 for i in order))
+
+    def test_head_too_large_refused_with_431(self):
+        out = raw(self.srv.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 +
+                  b"\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 431 "), out[:200])
+        self.assertIn(b'"code":"headers_too_large"', out)
+        self.assertIn(b"Connection: close", out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+    def test_garbage_gets_a_json_400(self):
+        out = raw(self.srv.port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:200])
+        self.assertIn(b'"code":"bad_request"', out)
+        out = raw(self.srv.port, b"GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 505 "), out[:200])
+
+    def test_expect_100_continue(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        try:
+            s.sendall(b"POST /sleep HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                      b"Content-Type: application/x-www-form-urlencoded\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
+            got = s.recv(4096)
+            self.assertEqual(got, b"HTTP/1.1 100 Continue\r\n\r\n")
+            s.sendall(b"ms=3")
+            got = b""
+            while not got.endswith(b"}"):
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+            self.assertTrue(got.startswith(b"HTTP/1.1 200 "), got)
+            self.assertTrue(got.endswith(b'{"status":"ok","slept_ms":3}'), got)
+        finally:
+            s.close()
+        # Over the cap: refused before the body is sent.
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 413 "), out[:200])
+        self.assertNotIn(b"100 Continue", out)
+
+    def test_chunked_request_body(self):
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n2\r\nms\r\n3\r\n=17\r\n0\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out[:200])
+        self.assertTrue(out.endswith(b'{"status":"ok","slept_ms":17}'), out)
+        # A chunked body over max_body_bytes (1000 here).
+        big = b"".join(b"64\r\n" + b"x" * 100 + b"\r\n" for _ in range(12)) + b"0\r\n\r\n"
+        out = raw(self.srv.port, b"POST /sleep HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n" + big)
+        self.assertTrue(out.startswith(b"HTTP/1.1 413 "), out[:200])
+
+    def test_http10_keepalive_only_when_asked(self):
+        out = raw(self.srv.port, b"GET /sleep?ms=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                  b"GET /sleep?ms=2 HTTP/1.0\r\n\r\n")
+        self.assertEqual(out.count(b"HTTP/1.1 200 "), 2, out)
+        first, second = out.split(b"HTTP/1.1 200 ")[1:]
+        self.assertIn(b"Connection: keep-alive", first)
+        self.assertIn(b"Connection: close", second)
+        self.assertTrue(second.endswith(b'"slept_ms":2}'), out)
+
+    def test_reply_head(self):
+        out = raw(self.srv.port, b"GET /sleep?ms=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head = out.split(b"\r\n\r\n", 1)[0].decode()
+        self.assertRegex(head, r"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n")
+        self.assertIn("\r\nContent-Type: application/json\r\n", head)
+        self.assertIn("\r\nContent-Length: 28\r\n", head)
+        self.assertEqual(head.count("\r\nContent-Length:"), 1)
+
+    def test_slow_head_is_cut_at_the_header_timeout(self):
+        # header_timeout_seconds is 5 here: a head trickled in is not waited for longer.
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=10)
+        try:
+            t = time.time()
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+            closed = False
+            while time.time() - t < 9:
+                try:
+                    s.sendall(b"X-A: b\r\n")
+                except OSError:
+                    closed = True
+                    break
+                s.settimeout(1.0)
+                try:
+                    if s.recv(100) == b"":
+                        closed = True
+                        break
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed = True
+                    break
+            self.assertTrue(closed)
+            self.assertLess(time.time() - t, 8)
+            self.assertGreater(time.time() - t, 4)
+        finally:
+            s.close()
+
+    def test_connections_spread_over_workers(self):
+        # 24 keep-alive connections opened at once: neither worker takes them all.
+        socks = []
+        try:
+            for _ in range(24):
+                socks.append(socket.create_connection(("127.0.0.1", self.srv.port), timeout=5))
+            for s in socks:
+                s.sendall(b"GET /sleep?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            for s in socks:
+                self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200 "))
+            held = []
+            for pid in pids_of_children(self.srv.proc.pid):
+                n = 0
+                for fd in os.listdir("/proc/%d/fd" % pid):
+                    try:
+                        n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+                    except OSError:
+                        pass
+                held.append(n)
+            self.assertEqual(len(held), 2, held)
+            self.assertGreaterEqual(min(held), 8, held)
+        finally:
+            for s in socks:
+                s.close()
 
     def test_keepalive(self):
         c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=5)

@@ -224,6 +224,51 @@ static void test_regex(void **state)
     assert_int_equal(m.status, ROUTER_NOT_FOUND);
 }
 
+/* The per-path memo in front of the regexes answers as the regexes do: every path asked
+ * twice over (so the second time comes from the memo), among more paths than the memo
+ * has slots (so slots are replaced), one longer than a slot holds. */
+static void test_regex_memo(void **state)
+{
+    static const char *const paths[] = {
+        "/api/v1/districts/1234/summary",
+        "/api/v1/districts/17",
+        "/loose/12",
+        "/loose/12abc",
+        "/opt/ac",
+        "/pre/three",
+        "/catch/a",
+        "/deep/aaaa",
+        "/nothing/here",
+        "/catch/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    const size_t n = sizeof(paths) / sizeof(paths[0]);
+    const void *first[sizeof(paths) / sizeof(paths[0])];
+    struct router_match m;
+    char p[64];
+    size_t i, k;
+
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < n; i++) {
+            get(state, paths[i], NULL, &m);
+            if (k == 0)
+                first[i] = m.route;
+            assert_ptr_equal(m.route, first[i]);
+            router_match_free(&m);
+        }
+        /* 2,000 other paths between the rounds: the memo's 512 slots are reused. */
+        for (i = 0; i < 2000; i++) {
+            snprintf(p, sizeof(p), "/api/v1/districts/%zu%s", i, i % 2 ? "/summary" : "/x");
+            get(state, p, NULL, &m);
+            assert_int_equal(m.status, i % 2 ? ROUTER_OK : ROUTER_NOT_FOUND);
+            if (i % 2)
+                assert_ptr_equal(m.handler, H("h_summary"));
+            router_match_free(&m);
+        }
+    }
+    assert_null(first[8]);
+    assert_non_null(first[9]);
+}
+
 static void test_exact_before_regex_and_file_order(void **state)
 {
     struct router_match m;
@@ -777,6 +822,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact),
         cmocka_unit_test(test_regex),
+        cmocka_unit_test(test_regex_memo),
         cmocka_unit_test(test_exact_before_regex_and_file_order),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_methods),
