@@ -291,7 +291,7 @@ static int search_districts(struct api_call *c, const char *state, const char *q
 
     const struct directory *d = directory_current();
 
-    if (d == NULL || search_find(d->index, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
+    if (d == NULL || search_find_memo(d->memo, d->index, q, res, SEARCH_MAX_RESULTS, &n) != 0) {
         c->gen = ~0ULL; /* a stopgap answer: neither kept nor shared */
         return district_store_districts(c->lang, state, q, json_done, c);
     }

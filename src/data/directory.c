@@ -148,6 +148,7 @@ static void directory_free(struct directory *d)
     free(d->pins);
     free(d->by_lgd);
     search_index_free(d->index);
+    search_memo_free(d->memo);
     free(d);
 }
 
@@ -590,6 +591,7 @@ static void start_build(void)
         return;
     dir.next = xcalloc(1, sizeof(*dir.next));
     dir.next->index = search_index_new();
+    dir.next->memo = search_memo_new();
     dir.cap = 0;
     dir.again = 0;
     dir.page_version = NO_VERSION;

@@ -74,6 +74,7 @@ struct directory {
     size_t n;                   /* districts */
     struct dir_district *rows;  /* sorted by district_code, then state_code */
     struct search_index *index; /* every district, for search_find() */
+    struct search_memo *memo;   /* this worker's answers from index (search_find_memo()) */
     struct dir_pin *pins;       /* sorted by PIN, then share descending (data/geo.h) */
     size_t npins;
     unsigned *by_lgd; /* row indices sorted by lgd_code (rows without one left out) */

@@ -68,7 +68,7 @@ void geo_lookup(const struct directory *d, const char *q, struct geo_lookup *out
         out->n = n;
         return;
     }
-    if (search_find(d->index, q, res, SEARCH_MAX_RESULTS, &n) != 0)
+    if (search_find_memo(d->memo, d->index, q, res, SEARCH_MAX_RESULTS, &n) != 0)
         return;
     for (i = 0; i < n; i++) {
         const struct dir_district *row = directory_get(d, res[i].state_code, res[i].district_code);

@@ -112,6 +112,27 @@ struct search_index {
     size_t nstates;
 };
 
+/*
+ * A memo: answers remembered by query text for one index, for one thread (see search.h).
+ * Direct-mapped by a hash of the query as given; a collision replaces the slot.
+ */
+#define MEMO_SLOTS 256
+#define MEMO_QUERY 48
+
+struct memo_slot {
+    uint32_t hash;
+    unsigned char len; /* query length + 1; 0 = empty */
+    unsigned char n;   /* results kept (the first SEARCH_MAX_RESULTS) */
+    char query[MEMO_QUERY];
+    struct search_result r[SEARCH_MAX_RESULTS];
+};
+
+struct search_memo {
+    const struct search_index *idx; /* the index the answers are from, */
+    size_t nkeys, ndistricts;       /* with this many keys and districts */
+    struct memo_slot slot[MEMO_SLOTS];
+};
+
 /* ---- Small helpers ---- */
 
 static uint32_t fnv1a(const char *s, size_t n)
@@ -822,4 +843,48 @@ size_t search_close_count(const struct search_result *results, size_t n)
 int search_is_ambiguous(const struct search_result *results, size_t n)
 {
     return search_close_count(results, n) >= 2;
+}
+
+struct search_memo *search_memo_new(void)
+{
+    return xcalloc(1, sizeof(struct search_memo));
+}
+
+void search_memo_free(struct search_memo *m)
+{
+    free(m);
+}
+
+int search_find_memo(struct search_memo *m, const struct search_index *idx, const char *query,
+                     struct search_result *out, size_t max, size_t *n)
+{
+    struct search_result all[SEARCH_MAX_RESULTS];
+    struct memo_slot *sl;
+    size_t len, got = 0, i;
+    uint32_t h;
+
+    if (m == NULL || idx == NULL || query == NULL || out == NULL || n == NULL ||
+        (len = strnlen(query, MEMO_QUERY)) >= MEMO_QUERY)
+        return search_find(idx, query, out, max, n);
+    if (m->idx != idx || m->nkeys != idx->nkeys || m->ndistricts != idx->ndistricts) {
+        memset(m->slot, 0, sizeof(m->slot)); /* another index: forget everything */
+        m->idx = idx;
+        m->nkeys = idx->nkeys;
+        m->ndistricts = idx->ndistricts;
+    }
+    h = fnv1a(query, len);
+    sl = &m->slot[h & (MEMO_SLOTS - 1)];
+    if (!(sl->len == len + 1 && sl->hash == h && memcmp(sl->query, query, len) == 0)) {
+        if (search_find(idx, query, all, SEARCH_MAX_RESULTS, &got) != 0)
+            return -1;
+        sl->hash = h;
+        sl->len = (unsigned char)(len + 1);
+        memcpy(sl->query, query, len);
+        sl->n = (unsigned char)got;
+        memcpy(sl->r, all, got * sizeof(all[0]));
+    }
+    for (i = 0; i < sl->n && i < max; i++)
+        out[i] = sl->r[i];
+    *n = i;
+    return 0;
 }

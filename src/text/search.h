@@ -67,6 +67,21 @@ void search_index_free(struct search_index *idx);
  * exactly. Pass max >= 2 so
  * that search_is_ambiguous() can compare the top two. Allocates nothing; safe to call
  * concurrently on a shared index. Returns 0, or -1 if idx, query, out or n is NULL. */
+/*
+ * Answers remembered by query text, for a caller that asks one index the same things
+ * over and over (a worker's channels ask for the same few hundred names; a fuzzy query
+ * visits every key of the national index). One memo serves one thread and one index at a
+ * time (given another index, or the same one with more districts, it starts empty);
+ * search_find_memo() answers exactly as search_find() would, from the memo when it has
+ * that query text (up to 47 bytes; longer ones are not kept). A NULL memo just searches.
+ * search_memo_new() aborts on out-of-memory; search_memo_free(NULL) is a no-op.
+ */
+struct search_memo;
+struct search_memo *search_memo_new(void);
+void search_memo_free(struct search_memo *m);
+int search_find_memo(struct search_memo *m, const struct search_index *idx, const char *query,
+                     struct search_result *out, size_t max, size_t *n);
+
 int search_find(const struct search_index *idx, const char *query, struct search_result *out,
                 size_t max, size_t *n) SEARCH_WUR;
 

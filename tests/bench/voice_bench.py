@@ -129,7 +129,8 @@ def main():
             f.write(body)
         nport = harness.free_port()
         with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-            f.write((NGINX_CONF % {"dir": tmp, "port": nport}).replace(
+            f.write((NGINX_CONF % {"dir": tmp, "port": nport, "workers": len(workers),
+                                   "locations": ""}).replace(
                 "default_type application/json", "default_type audio/wav"))
         ngx = subprocess.Popen([NGINX, "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,7 +142,7 @@ def main():
                            capture_output=True, timeout=60)
         results = {}
         for name, p in (("hisaab WAV", port), ("nginx WAV", nport)):
-            rps, p99, bad = wrk(p, WAV)
+            rps, p99, bad, _ = wrk(p, WAV)
             results[name] = rps
             print("%-12s %10.0f req/s   p99 %s   non-2xx %d"
                   % (name, rps, "%.2f ms" % p99 if p99 is not None else "?", bad))

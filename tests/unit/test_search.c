@@ -751,6 +751,53 @@ static void *run_table(void *arg)
     return NULL;
 }
 
+/* A memo answers as the search does: the same queries three times over (the later times
+ * from the memo), with 1,000 others in between (slots replaced), on two indexes in turn
+ * (the memo forgets one when given the other), and a query too long to keep. */
+static void test_memo(void **state)
+{
+    static const char *const qs[] = {
+        "niwari",      "NREGA Niwari",
+        "hoshangabad", "bilaspur",
+        "aurangabd",   "1752",
+        "mp sagar",    "xyzzy",
+        "निवाड़ी",      "a very long query that is longer than the memo keeps"};
+    struct search_memo *m = search_memo_new();
+    struct search_result want[SEARCH_MAX_RESULTS], got[SEARCH_MAX_RESULTS];
+    const struct search_index *which[2] = {big_idx, small_idx};
+    size_t nw, ng, i, k, j;
+    char q[32];
+
+    (void)state;
+    for (k = 0; k < 6; k++) {
+        const struct search_index *idx = which[k % 2 == 0 ? 0 : (k == 3 ? 1 : 0)];
+
+        for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+            assert_int_equal(search_find(idx, qs[i], want, SEARCH_MAX_RESULTS, &nw), 0);
+            assert_int_equal(search_find_memo(m, idx, qs[i], got, SEARCH_MAX_RESULTS, &ng), 0);
+            assert_int_equal(ng, nw);
+            for (j = 0; j < nw; j++) {
+                assert_int_equal(got[j].district_code, want[j].district_code);
+                assert_int_equal(got[j].state_code, want[j].state_code);
+                assert_true(got[j].score == want[j].score);
+                assert_int_equal(got[j].exact, want[j].exact);
+            }
+            /* Fewer asked for: the first of the same. */
+            assert_int_equal(search_find_memo(m, idx, qs[i], got, 2, &ng), 0);
+            assert_int_equal(ng, nw < 2 ? nw : 2);
+            if (ng > 0)
+                assert_int_equal(got[0].district_code, want[0].district_code);
+        }
+        for (i = 0; i < 1000; i++) {
+            snprintf(q, sizeof(q), "dist %zu", i);
+            assert_int_equal(search_find_memo(m, idx, q, got, SEARCH_MAX_RESULTS, &ng), 0);
+        }
+    }
+    assert_int_equal(search_find_memo(NULL, big_idx, "niwari", got, SEARCH_MAX_RESULTS, &ng), 0);
+    assert_true(ng >= 1);
+    search_memo_free(m);
+}
+
 static void test_threads(void **state)
 {
     static struct thread_run one, many[4];
@@ -1054,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_table_all_india),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_index_limits),
+        cmocka_unit_test(test_memo),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bench),
     };
