@@ -8,7 +8,8 @@
  * lingering close after a refusal.
  *
  * net/http.c owns what a request means (routing, replies, headers, logs, metrics); this
- * file owns the bytes. Nothing outside net/http.c includes this header.
+ * file owns the bytes, net/http_accept.c the listening sockets and the server. Nothing
+ * outside those three files includes this header.
  */
 #ifndef HISAAB_HTTP_WIRE_H
 #define HISAAB_HTTP_WIRE_H
@@ -30,6 +31,7 @@
 
 struct event;
 struct http_conn;
+struct sockaddr;
 
 struct http_server {
     struct event_base *base;
@@ -161,5 +163,21 @@ void wire_abort(struct http_conn *c);
 const char *wire_header(const struct http_request *req, const char *name);
 /* The client's address as text. */
 const char *wire_peer(const struct http_conn *c);
+
+/* Here, called from net/http_accept.c. */
+
+/* The parser's limit and the server's common timeouts, for http_server_new(): 0 or -1. */
+int wire_server_init(struct http_server *srv) WUR;
+/* A connection accepted on fd, from sa, reading its first request; NULL when it cannot be
+ * set up (the caller closes fd). */
+struct http_conn *wire_conn_open(struct http_server *srv, int fd, const struct sockaddr *sa);
+/* Close every connection waiting for a request (draining). */
+void wire_close_idle(struct http_server *srv);
+/* Close and free every connection and the recycled requests (freeing the server). */
+void wire_server_clear(struct http_server *srv);
+
+/* net/http_accept.c, called from here: the worker's open connections (srv->nconns)
+ * and whether it still accepts, for the other workers. */
+void http_balance_publish(struct http_server *srv);
 
 #endif

@@ -473,6 +473,16 @@ static const struct bad bad_files[] = {
      "t.conf:5: ", "duplicate validator 'v_id' (first declared at line 4)"},
     {SRV "validator v_bad regex ^[a-$\n", "t.conf:4: ", "validator v_bad: bad regex '^[a-$'"},
     {SRV "validator v_bad regex ^(ab\n", "t.conf:4: ", "bad regex"},
+    {SRV "validator v_big regex ^((a{200}){200}){200}$\n",
+     "t.conf:4: ", "validator v_big: regex '^((a{200}){200}){200}$' too large"},
+    {SRV "validator v_big regex ^(a{70}b*){70}$\n", "t.conf:4: ", "expand past 4096 parts"},
+    {SRV "validator v_big regex ^a{5000}$\n", "t.conf:4: ", "too large"},
+    {SRV "validator v_big regex ^((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+         "((((((((((((((((a))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))"
+         ")))))))$\n",
+     "t.conf:4: ", "too large"},
+    {SRV "domain * {\n route ^/a/([0-9]{99}[a-z]{99}){30}$ {\n  handler h\n }\n}\n",
+     "t.conf:5: ", "route: regex '^/a/([0-9]{99}[a-z]{99}){30}$' too large"},
     {SRV "validator v_f function v_does_not_exist\n",
      "t.conf:4: ", "validator v_f: unknown function 'v_does_not_exist'"},
     {SRV "validator v_f lambda x\n", "t.conf:4: ", "type must be 'regex' or 'function'"},
@@ -615,6 +625,30 @@ static void test_crlf_and_semicolons(void **state)
     assert_int_equal(cfg->workers, 2);
     assert_int_equal(cfg->domains[0].routes[0].methods, CFG_METHOD_GET | CFG_METHOD_POST);
     assert_string_equal(cfg->domains[0].routes[0].handler, "h");
+    config_free(cfg);
+}
+
+/* Regexes whose repetitions stay under the limit compile and match; brackets, classes
+ * and escapes are not counted as repetitions. */
+static void test_regex_size(void **state)
+{
+    struct config *cfg;
+    const struct cfg_validator *v;
+
+    (void)state;
+    cfg = parse_ok(SRV "validator v_long regex ^[a-z]{1,4000}$\n"
+                       "validator v_nest regex ^(x{1,30}y){1,60}$\n"
+                       "validator v_cls regex ^[]{}[:digit:]]{3}[\\{]{2}\\{9999}$\n"
+                       "validator v_star regex ^(a*b+c?){1,400}$\n");
+    v = find_validator(cfg, "v_long");
+    assert_int_equal(regexec(&v->re, "abc", 0, NULL, 0), 0);
+    assert_int_not_equal(regexec(&v->re, "ab1", 0, NULL, 0), 0);
+    v = find_validator(cfg, "v_nest");
+    assert_int_equal(regexec(&v->re, "xxyxy", 0, NULL, 0), 0);
+    v = find_validator(cfg, "v_cls");
+    assert_int_equal(regexec(&v->re, "}9]{{{9999}", 0, NULL, 0), 0);
+    v = find_validator(cfg, "v_star");
+    assert_int_equal(regexec(&v->re, "bab", 0, NULL, 0), 0);
     config_free(cfg);
 }
 
@@ -785,6 +819,7 @@ int main(void)
         cmocka_unit_test_setup(test_long_line, setup),
         cmocka_unit_test_setup(test_small_error_buffer, setup),
         cmocka_unit_test_setup(test_crlf_and_semicolons, setup),
+        cmocka_unit_test_setup(test_regex_size, setup),
         cmocka_unit_test_setup(test_spool_and_insecure_dev, setup),
         cmocka_unit_test_setup(test_env_overrides, setup),
         cmocka_unit_test_setup(test_load_errors, setup),

@@ -6,6 +6,7 @@
  */
 #include "net/http.c"
 #include "net/http_wire.c"
+#include "net/http_accept.c"
 
 #include <pthread.h>
 #include <setjmp.h>
