@@ -11,6 +11,7 @@ of which must reach sms_messages. The run waits for them and FAILS (exit 1) when
 of an acknowledged message is missing; it never fails on a speed figure.
 
     tests/bench/sms_bench.sh [SECONDS]      (default 10 seconds)
+    SMS_BENCH_PERF=1 tests/bench/sms_bench.sh   (and where the CPUs go, from perf)
 """
 import os
 import re
@@ -58,6 +59,40 @@ def wrk(port, script, seconds):
             int(bad.group(1)) if bad else 0, out)
 
 
+def perf_start(seconds):
+    """With SMS_BENCH_PERF=1 and perf installed: record every CPU (cpu-clock) while the
+    measured run goes on, to see which process the two cores go to."""
+    if os.environ.get("SMS_BENCH_PERF") != "1" or not shutil.which("perf"):
+        return None
+    data = tempfile.mktemp(prefix="hisaab-smsperf-", suffix=".data")
+    proc = subprocess.Popen(["perf", "record", "-q", "-a", "-e", "cpu-clock", "-o", data,
+                             "--", "sleep", str(max(1, seconds - 2))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, data
+
+
+def perf_report(rec):
+    """The CPU time by process, then the server's own by shared object and function."""
+    if rec is None:
+        return
+    proc, data = rec
+    proc.wait(timeout=120)
+    try:
+        for sort, comm, n in (("comm", None, 8), ("dso", "hisaab", 8), ("sym", "hisaab", 25),
+                              ("sym", "postgres", 20), ("sym", "redis-server", 10)):
+            args = ["perf", "report", "-i", data, "--sort", sort, "--stdio", "--percent-limit",
+                    "0.5"]
+            if comm:
+                args += ["--comms", comm]
+            rep = subprocess.run(args, capture_output=True, text=True, timeout=300).stdout
+            rows = [ln.strip() for ln in rep.splitlines() if re.match(r"^\s+[\d.]+%", ln)]
+            print("  perf by %s%s: %s" % (sort, " (%s only)" % comm if comm else "",
+                                          "; ".join(rows[:n])))
+    finally:
+        if os.path.exists(data):
+            os.unlink(data)
+
+
 def main():
     if not shutil.which("wrk") or not os.path.exists(os.path.join(harness.BUILD, "hisaab")):
         print("sms_bench: needs wrk and build/hisaab; not run")
@@ -88,6 +123,7 @@ def main():
         time.sleep(1)
         log_start = len(srv.stderr())
         x0 = int(svc.psql1("SELECT xact_commit FROM pg_stat_database WHERE datname = 'hisaab'"))
+        rec = perf_start(SECONDS)
         rps, p99, total, bad, out = wrk(srv.port, script, SECONDS)
         x1 = int(svc.psql1("SELECT xact_commit FROM pg_stat_database WHERE datname = 'hisaab'"))
         acked = total - bad
@@ -116,6 +152,7 @@ def main():
             print("  in the server (access log, %d requests): p50 %.2f ms, p99 %.2f ms, max %.1f ms"
                   % (len(us), us[len(us) // 2] / 1000, us[int(len(us) * 0.99)] / 1000,
                      us[-1] / 1000))
+        perf_report(rec)
         if "-v" in sys.argv:
             print("  server log: %s" % srv.err_path)
         if rps == 0 or "-v" in sys.argv:
