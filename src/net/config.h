@@ -107,7 +107,9 @@ struct config {
     char *log_level;        /* log_level: debug|info|warn|error */
     size_t max_body;        /* max_body_bytes (default 65536) */
     size_t max_headers;     /* max_header_bytes (default 8192) */
-    int header_timeout;     /* header_timeout_seconds (default 10): head and idle keep-alive */
+    int header_timeout;     /* header_timeout_seconds (default 10): a whole request */
+    int keepalive_timeout;  /* keepalive_timeout_seconds (0: header_timeout): idle between */
+    int max_connections;    /* max_connections (1024): open connections per worker */
     int backend_timeout_ms; /* backend_timeout_ms: Postgres/Redis call timeout (default 1000) */
     int max_data_age_hours; /* max_data_age_hours: older data makes health degraded (default 2160)
                              */

@@ -102,6 +102,8 @@ static const struct key hisaab_keys[] = {
     {"max_body_bytes", K_SIZE, OFF(max_body), 1, 64L * 1024 * 1024, NULL, NULL},
     {"max_header_bytes", K_SIZE, OFF(max_headers), 256, 1024L * 1024, NULL, NULL},
     {"header_timeout_seconds", K_INT, OFF(header_timeout), 1, 3600, NULL, NULL},
+    {"keepalive_timeout_seconds", K_INT, OFF(keepalive_timeout), 0, 3600, NULL, NULL},
+    {"max_connections", K_INT, OFF(max_connections), 1, 1000000, NULL, NULL},
     {"backend_timeout_ms", K_INT, OFF(backend_timeout_ms), 10, 60000, NULL, NULL},
     {"max_data_age_hours", K_INT, OFF(max_data_age_hours), 1, 87600, NULL, NULL},
     {"drain_timeout_seconds", K_INT, OFF(drain_timeout), 0, 3600, NULL, NULL},
@@ -258,6 +260,8 @@ void config_hisaab_defaults(struct config *cfg)
     cfg->max_body = 65536;
     cfg->max_headers = 8192;
     cfg->header_timeout = 10;
+    cfg->keepalive_timeout = 0;
+    cfg->max_connections = 1024;
     cfg->backend_timeout_ms = 1000;
     cfg->max_data_age_hours = 2160;
     cfg->drain_timeout = 10;

@@ -68,7 +68,7 @@ int http_balance_init(size_t nworkers)
     return 0;
 }
 
-void http_balance_publish(struct http_server *srv)
+static void publish(struct http_server *srv)
 {
     if (balance == NULL || srv->self >= nbalance)
         return;
@@ -79,7 +79,7 @@ void http_balance_publish(struct http_server *srv)
 void http_server_set_worker(struct http_server *srv, size_t index)
 {
     srv->self = index;
-    http_balance_publish(srv);
+    publish(srv);
 }
 
 /* 1 when a live worker holds clearly fewer connections than this one: let it take the
@@ -112,6 +112,15 @@ static void accepting(struct http_server *srv, int on)
             log_warn("http: cannot %s accepting", on ? "resume" : "pause");
 }
 
+void http_server_conns_changed(struct http_server *srv)
+{
+    publish(srv);
+    if (srv->at_cap && srv->nconns < srv->max_conns && !srv->draining) {
+        srv->at_cap = 0;
+        accepting(srv, 1);
+    }
+}
+
 static void on_accept_pause(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -134,6 +143,17 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     int fd;
 
     (void)what;
+    if (srv->nconns >= srv->max_conns) {
+        /* Waiting connections stay in the kernel's backlog (or go to another worker)
+         * until one of ours closes. */
+        if (!srv->at_cap)
+            log_warn("http: %zu connections open (max_connections); not accepting more "
+                     "until one closes",
+                     srv->nconns);
+        srv->at_cap = 1;
+        accepting(srv, 0);
+        return;
+    }
     if (leave_to_another(srv)) {
         struct timeval tv = {0, BALANCE_PAUSE_US};
 
@@ -183,7 +203,7 @@ static void on_log_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     log_flush();
-    http_balance_publish(srv); /* the heartbeat of the balance table */
+    publish(srv); /* the heartbeat of the balance table */
 }
 
 struct http_server *http_server_new(struct event_base *base, const struct config *cfg,
@@ -202,6 +222,7 @@ struct http_server *http_server_new(struct event_base *base, const struct config
     srv->cfg = cfg;
     srv->router = router;
     srv->self = SIZE_MAX;
+    srv->max_conns = cfg->max_connections > 0 ? (size_t)cfg->max_connections : SIZE_MAX;
     for (d = 0; d < cfg->ndomains; d++) {
         for (r = 0; r < cfg->domains[d].nroutes && srv->nroutes < METRICS_MAX_ROUTES; r++) {
             const struct cfg_route *route = &cfg->domains[d].routes[r];
@@ -259,7 +280,7 @@ void http_server_drain(struct http_server *srv, http_drained_fn done, void *arg)
 {
     srv->draining = 1;
     close_listeners(srv);
-    http_balance_publish(srv); /* draining: nobody leaves a connection to it */
+    publish(srv); /* draining: nobody leaves a connection to it */
     /* Idle keep-alive connections are closed now; the others close after their answer. */
     wire_close_idle(srv);
     srv->drained = done;

@@ -2,9 +2,10 @@
  * The HTTP/1.1 connection layer; see http_wire.h.
  *
  * A connection is in one of these states:
- *   reading  no request in flight: bytes are read and parsed; the idle timer
- *            (header_timeout) runs from the end of the previous answer, so a request
- *            has to arrive whole within it;
+ *   reading  no request in flight: bytes are read and parsed; a request has to arrive
+ *            whole within header_timeout of its first byte (of the connection, for the
+ *            first); between requests the connection waits keepalive_timeout (by
+ *            default the same, and then one timer runs from the end of the answer);
  *   busy     a request is with its handler: bytes the client pipelines are kept unparsed
  *            (up to PEND_MAX, then reading pauses), no timer (the handler's backends have
  *            their own);
@@ -84,6 +85,8 @@ struct http_conn {
     unsigned dead : 1;     /* closed; freed from `later` */
     unsigned notify : 1;   /* call http's flushed callback once out is empty */
     unsigned in_parse : 1; /* parse() is on the stack */
+    unsigned answered : 1; /* an answer was completed: waits are keep-alive ones */
+    unsigned ka_timer : 1; /* the timer runs keepalive_timeout, not header_timeout */
     char peer[INET6_ADDRSTRLEN];
 };
 
@@ -103,6 +106,7 @@ static const struct {
 };
 
 static void conn_kill(struct http_conn *c);
+static void arm_timer(struct http_conn *c, const struct timeval *tv);
 static void parse(struct http_conn *c, const char *data, size_t len);
 
 /* Requests ---------------------------------------------------------------------------- */
@@ -194,6 +198,10 @@ static int on_message_begin(http_parser *p)
 {
     struct http_conn *c = p->data;
 
+    if (c->ka_timer) {
+        c->ka_timer = 0;
+        arm_timer(c, c->srv->idle_tv); /* the request itself has header_timeout */
+    }
     if (c->req == NULL)
         c->req = request_new(c);
     c->head_bytes = 0;
@@ -458,6 +466,13 @@ static void want_read(struct http_conn *c, int on)
     }
 }
 
+/* Waiting between requests: keepalive_timeout once an answer went out. */
+static void arm_idle(struct http_conn *c)
+{
+    c->ka_timer = c->answered && c->srv->keepalive_differs;
+    arm_timer(c, c->ka_timer ? c->srv->keepalive_tv : c->srv->idle_tv);
+}
+
 static void conn_later(struct http_conn *c, unsigned what)
 {
     c->todo |= what;
@@ -476,7 +491,7 @@ static void to_reading(struct http_conn *c)
         conn_kill(c); /* nothing asked: do not wait for a keep-alive client */
         return;
     }
-    arm_timer(c, c->srv->idle_tv);
+    arm_idle(c);
     want_read(c, 1);
     if (c->pend_len > 0)
         conn_later(c, DO_PARSE);
@@ -667,13 +682,14 @@ void wire_done(struct http_conn *c, int close)
     if (c->dead)
         return;
     c->state = C_WRITING;
+    c->answered = 1;
     c->closing = close || c->eof || c->srv->draining;
     if (c->closing)
         want_read(c, 0);
     if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
         if (c->in_parse && !c->closing) {
             c->state = C_READING; /* parse() goes on with the next request itself */
-            arm_timer(c, c->srv->idle_tv);
+            arm_idle(c);
         } else {
             written(c);
         }
@@ -895,7 +911,7 @@ static void conn_free(struct http_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     srv->nconns--;
-    http_balance_publish(srv);
+    http_server_conns_changed(srv);
     if (c->out != NULL)
         evbuffer_free(c->out); /* referenced bodies are released here */
     free(c->pend);
@@ -985,7 +1001,7 @@ static struct http_conn *conn_new(struct http_server *srv, int fd, const struct 
         c->next->prev = c;
     srv->conns = c;
     srv->nconns++;
-    http_balance_publish(srv);
+    http_server_conns_changed(srv);
     return c;
 }
 
@@ -1010,11 +1026,20 @@ int wire_server_init(struct http_server *srv)
     tv.tv_sec = srv->cfg->header_timeout > 0 ? srv->cfg->header_timeout : 10;
     tv.tv_usec = 0;
     srv->idle_tv = event_base_init_common_timeout(srv->base, &tv);
+    /* By default the same: then no timer is re-armed when a request starts. */
+    if (srv->cfg->keepalive_timeout > 0 && srv->cfg->keepalive_timeout != tv.tv_sec) {
+        tv.tv_sec = srv->cfg->keepalive_timeout;
+        srv->keepalive_differs = 1;
+    }
+    srv->keepalive_tv = event_base_init_common_timeout(srv->base, &tv);
     tv.tv_sec = WRITE_TIMEOUT_S;
     srv->write_tv = event_base_init_common_timeout(srv->base, &tv);
     tv.tv_sec = LINGER_S;
     srv->linger_tv = event_base_init_common_timeout(srv->base, &tv);
-    return srv->idle_tv == NULL || srv->write_tv == NULL || srv->linger_tv == NULL ? -1 : 0;
+    return srv->idle_tv == NULL || srv->keepalive_tv == NULL || srv->write_tv == NULL ||
+                   srv->linger_tv == NULL
+               ? -1
+               : 0;
 }
 
 void wire_close_idle(struct http_server *srv)

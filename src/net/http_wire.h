@@ -42,6 +42,8 @@ struct http_server {
     size_t nlisteners;
     struct event *accept_pause; /* accepting again after EMFILE and the like */
     size_t nconns;              /* open connections */
+    size_t max_conns;           /* max_connections: accepting pauses at this many */
+    int at_cap;                 /* accepting paused for max_conns */
     size_t self;                /* this worker's slot in the balance table, or SIZE_MAX */
     struct http_conn *conns;    /* every open connection, for draining and freeing */
     size_t inflight;            /* requests handed to a handler and not answered */
@@ -49,11 +51,13 @@ struct http_server {
     http_drained_fn drained;
     void *drained_arg;
     struct event *log_timer;
-    const struct timeval *idle_tv;   /* header_timeout: idle keep-alive and reading a request */
-    const struct timeval *write_tv;  /* a client that takes no bytes of its answer this long */
-    const struct timeval *linger_tv; /* reading what follows a refused request */
-    time_t date_sec;                 /* the second date_line was formatted for */
-    char date_line[48];              /* "Date: ...\r\n" */
+    const struct timeval *idle_tv;      /* header_timeout: reading a request */
+    const struct timeval *keepalive_tv; /* keepalive_timeout: between requests */
+    int keepalive_differs;              /* keepalive_tv is not idle_tv's duration */
+    const struct timeval *write_tv;     /* a client that takes no bytes of its answer this long */
+    const struct timeval *linger_tv;    /* reading what follows a refused request */
+    time_t date_sec;                    /* the second date_line was formatted for */
+    char date_line[48];                 /* "Date: ...\r\n" */
     size_t date_len;
     /* Route -> metrics slot, looked up by pointer. */
     const struct cfg_route *route_ptr[METRICS_MAX_ROUTES];
@@ -176,8 +180,8 @@ void wire_close_idle(struct http_server *srv);
 /* Close and free every connection and the recycled requests (freeing the server). */
 void wire_server_clear(struct http_server *srv);
 
-/* net/http_accept.c, called from here: the worker's open connections (srv->nconns)
- * and whether it still accepts, for the other workers. */
-void http_balance_publish(struct http_server *srv);
+/* net/http_accept.c, called from here when a connection opens or closes: the worker's
+ * count is published for the other workers, and accepting resumes below max_connections. */
+void http_server_conns_changed(struct http_server *srv);
 
 #endif

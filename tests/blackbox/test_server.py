@@ -52,7 +52,7 @@ hisaab {
 	max_body_bytes 1000
 	drain_timeout_seconds %(drain)d
 	header_timeout_seconds 5
-}
+%(extra)s}
 """
 
 
@@ -93,13 +93,13 @@ def raw(port, data, timeout=5.0):
 class Server:
     """One hisaab master with its workers on a free port, in a temporary directory."""
 
-    def __init__(self, workers=2, drain=5, test_handlers=True):
+    def __init__(self, workers=2, drain=5, test_handlers=True, extra=""):
         self.dir = tempfile.mkdtemp(prefix="hisaab-srv-")
         self.port = harness.free_port()
         self.conf = os.path.join(self.dir, "kore.conf")
         with open(self.conf, "w") as f:
             f.write(CONF % {"port": self.port, "workers": workers, "drain": drain,
-                           "audio": os.path.join(harness.ROOT, "audio")})
+                           "audio": os.path.join(harness.ROOT, "audio"), "extra": extra})
         env = dict(os.environ)
         env.setdefault("HISAAB_SECRET", "server-test-secret")
         env.pop("HISAAB_TEST_HANDLERS", None)
@@ -578,6 +578,94 @@ class ServingTest(unittest.TestCase):
         log = self.srv.stderr()
         for leak in ("23.1", "77.4", "lat=", "/near/42", "nobody-knows"):
             self.assertNotIn(leak, log)
+
+
+def read_answer(s, timeout):
+    """Bytes of one answer on s (up to the end of its head and a short body), b"" when the
+    server closed, None when nothing came within timeout."""
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while b"\r\n\r\n" not in out:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+    except socket.timeout:
+        return out or None
+    except ConnectionResetError:
+        return out
+    return out
+
+
+class ConnectionLimitTest(unittest.TestCase):
+    """max_connections and keepalive_timeout_seconds, with one worker."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(workers=1, extra="\tmax_connections 2\n\tkeepalive_timeout_seconds 1\n")
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+
+    def test_over_max_connections_waits_for_one_to_close(self):
+        a, b = self.connect(), self.connect()
+        c = None
+        try:
+            for s in (a, b):
+                s.sendall(b"GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertIn(b" 200 ", read_answer(s, 3) or b"")
+                # the next request starts at once, so keepalive_timeout does not close it
+                s.sendall(b"GET /sleep?ms=0 HTTP/1.1\r\n")
+            # The third is taken by the kernel's backlog, not by the worker: no answer.
+            c = self.connect()
+            c.sendall(b"GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIsNone(read_answer(c, 0.8))
+            self.assertIsNotNone(self.srv.wait_log(r"2 connections open \(max_connections\)"))
+            a.close()
+            a = None
+            got = read_answer(c, 3)
+            self.assertIsNotNone(got)
+            self.assertIn(b" 200 ", got)
+            # b is still served: its head is finished within header_timeout
+            b.sendall(b"Host: x\r\n\r\n")
+            self.assertIn(b" 200 ", read_answer(b, 3) or b"")
+        finally:
+            for s in (a, b, c):
+                if s is not None:
+                    s.close()
+
+    def test_keepalive_timeout_closes_an_idle_connection(self):
+        s = self.connect()
+        try:
+            s.sendall(b"GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b" 200 ", read_answer(s, 3) or b"")
+            t = time.time()
+            self.assertEqual(read_answer(s, 4), b"")  # closed, not timed out
+            self.assertGreater(time.time() - t, 0.7)
+            self.assertLess(time.time() - t, 3)
+        finally:
+            s.close()
+
+    def test_request_begun_gets_the_header_timeout(self):
+        s = self.connect()
+        try:
+            # A new connection waits header_timeout (5 s) for its first request, not 1 s.
+            time.sleep(1.6)
+            s.sendall(b"GET /sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b" 200 ", read_answer(s, 3) or b"")
+            # Between requests 1 s, but a request already begun has 5 s to finish.
+            s.sendall(b"GET /sleep?ms=0 HTTP/1.1\r\n")
+            time.sleep(1.6)
+            s.sendall(b"Host: x\r\n\r\n")
+            self.assertIn(b" 200 ", read_answer(s, 3) or b"")
+        finally:
+            s.close()
 
 
 class LifecycleTest(unittest.TestCase):

@@ -290,6 +290,8 @@ static void test_defaults_and_one_line_block(void **state)
     assert_int_equal(cfg->max_body, 65536);
     assert_int_equal(cfg->max_headers, 8192);
     assert_int_equal(cfg->header_timeout, 10);
+    assert_int_equal(cfg->keepalive_timeout, 0);
+    assert_int_equal(cfg->max_connections, 1024);
     assert_int_equal(cfg->backend_timeout_ms, 1000);
     assert_int_equal(cfg->max_data_age_hours, 2160);
     assert_int_equal(cfg->drain_timeout, 10);
@@ -341,6 +343,8 @@ static void test_full_file(void **state)
                        "  max_body_bytes 1024\n"
                        "  max_header_bytes 256\n"
                        "  header_timeout_seconds 3600\n"
+                       "  keepalive_timeout_seconds 30\n"
+                       "  max_connections 5000\n"
                        "  backend_timeout_ms 10\n"
                        "  max_data_age_hours 1\n"
                        "  drain_timeout_seconds 0\n"
@@ -389,6 +393,8 @@ static void test_full_file(void **state)
     assert_int_equal(cfg->max_body, 1024);
     assert_int_equal(cfg->max_headers, 256);
     assert_int_equal(cfg->header_timeout, 3600);
+    assert_int_equal(cfg->keepalive_timeout, 30);
+    assert_int_equal(cfg->max_connections, 5000);
     assert_int_equal(cfg->backend_timeout_ms, 10);
     assert_int_equal(cfg->max_data_age_hours, 1);
     assert_int_equal(cfg->drain_timeout, 0);
@@ -464,6 +470,8 @@ static const struct bad bad_files[] = {
     {SRV "hisaab {\n max_header_bytes 255\n}\n", "t.conf:5: ", "out of range (256..1048576)"},
     {SRV "hisaab {\n backend_timeout_ms 9\n}\n", "t.conf:5: ", "out of range (10..60000)"},
     {SRV "hisaab {\n header_timeout_seconds 3601\n}\n", "t.conf:5: ", "out of range"},
+    {SRV "hisaab {\n keepalive_timeout_seconds 3601\n}\n", "t.conf:5: ", "out of range (0..3600)"},
+    {SRV "hisaab {\n max_connections 0\n}\n", "t.conf:5: ", "out of range (1..1000000)"},
     {SRV "hisaab {\n max_data_age_hours 0\n}\n", "t.conf:5: ", "out of range"},
     {SRV "hisaab {\n drain_timeout_seconds -1\n}\n", "t.conf:5: ", "out of range"},
     /* validators */
