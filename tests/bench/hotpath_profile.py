@@ -7,6 +7,10 @@ share is not seen by callgrind (use `perf stat` / `perf record` for that where t
 machine allows it).
 
     python3 tests/bench/hotpath_profile.py [--top] [PATH ...]   (--top: the costliest functions)
+
+A PATH holding {n} gets a new number in its place on every request, e.g. the SMS webhook
+with a new message id and sender each time (dedupe, limit, memory and records all on):
+    '/sms/kannel?from=9197{n:08d}&to=56767&text=NREGA+Niwari&charset=UTF-8&coding=0&id=cg-{n}'
 """
 import glob
 import http.client
@@ -64,8 +68,11 @@ def profile(svc, path, tmp):
         harness.wait_port(port, timeout=120)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
+        seq = [0]
+
         def get():
-            c.request("GET", path)
+            seq[0] += 1
+            c.request("GET", path.format(n=seq[0]) if "{n" in path else path)
             r = c.getresponse()
             r.read()
             return r.status

@@ -111,13 +111,13 @@ class PgBouncerTest(unittest.TestCase):
                                           {"Content-Type": "application/json"})
             self.assertIn(st, (200, 202), out)
             calls += 1
-        wait_for(lambda: int(self.svc.psql1(
+        self.assertTrue(wait_for(lambda: int(self.svc.psql1(
             "SELECT count(*) FROM sms_messages WHERE gateway_message_id LIKE 'pgb-%'"))
-            == 2 * acked, timeout=30)
-        wait_for(lambda: int(self.svc.psql1("SELECT count(*) FROM ussd_steps")) == steps,
-                 timeout=30)
-        wait_for(lambda: int(self.svc.psql1("SELECT count(*) FROM voice_callbacks")) == calls,
-                 timeout=30)
+            == 2 * acked, timeout=30))
+        self.assertTrue(wait_for(lambda: int(self.svc.psql1("SELECT count(*) FROM ussd_steps")) == steps,
+                                 timeout=30))
+        self.assertTrue(wait_for(lambda: int(self.svc.psql1("SELECT count(*) FROM voice_callbacks")) == calls,
+                                 timeout=30))
         time.sleep(1)  # nothing more arrives late: each once
         out = subprocess.run(["psql", "postgresql://postgres@127.0.0.1:%d/pgbouncer" % self.port,
                               "-qAtc", "SHOW SERVERS"], capture_output=True, text=True,

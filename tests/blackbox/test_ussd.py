@@ -120,7 +120,7 @@ class UssdTest(unittest.TestCase):
         s = a.press("1")
         self.assertTrue(s.end, s)
         self.assertIn("SMS", s.text)
-        wait_for(lambda: len(self.sms.sent) > sent)
+        self.assertTrue(wait_for(lambda: len(self.sms.sent) > sent))
         msg = self.sms.sent[-1]
         self.assertEqual(msg["to"], a.number)
         month, fam, days = niwari_expected()
@@ -231,8 +231,8 @@ class UssdTest(unittest.TestCase):
         s3 = a.press("98")  # page 2 of the states (or the same page when there is one)
         self.assertFalse(s3.end)
         sh = self.session_hash("at", a.session_id, a.number)
-        wait_for(lambda: self.svc.psql1(
-            "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == "3")
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
+            "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == "3"))
         time.sleep(0.5)
         self.assertEqual(self.svc.psql1(
             "SELECT string_agg(screen || '>' || shown, ' ' ORDER BY step) FROM ussd_steps"
@@ -278,12 +278,14 @@ class UssdTest(unittest.TestCase):
         self.assertEqual(s.lines[0], "Hisaab NREGA")
         self.assertIn("2 PIN code", s.lines)
         self.assertIn("1 My district (Niwari)", s.lines)
+        # Written for good first: when Redis does not answer a session's start within its
+        # 300 ms share (a busy machine), the start is served from Postgres's copy.
+        h = phone_hash(number)
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
+            "SELECT lang FROM callers WHERE phone_hash = '%s'" % h) == "en"))
         c = self.at(number)
         s = c.start()
         self.assertIn("3 District name", s.lines)
-        h = phone_hash(number)
-        wait_for(lambda: self.svc.psql1(
-            "SELECT lang FROM callers WHERE phone_hash = '%s'" % h) == "en")
 
     def test_every_district_fits_every_screen_in_three_languages(self):
         langs = (("3", "hi-Latn"), ("1", "hi"), ("2", "en"))
@@ -365,8 +367,8 @@ class UssdTest(unittest.TestCase):
         s3 = g.press(s1.key_for("Madhya Pradesh"))
         self.assertIn("Madhya Pradesh: zila chune", s3.text)
         sh = self.session_hash("session", g.session_id, g.number)
-        wait_for(lambda: self.svc.psql1(
-            "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == "3")
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
+            "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == "3"))
 
     def test_redis_down_in_the_middle_of_a_session(self):
         g = self.sess()
@@ -423,9 +425,9 @@ class UssdTest(unittest.TestCase):
         for gw, sid, number, n in (("at", a.session_id, a.number, 3),
                                    ("session", g.session_id, g.number, 2)):
             sh = self.session_hash(gw, sid, number)
-            wait_for(lambda: self.svc.psql1(
+            self.assertTrue(wait_for(lambda: self.svc.psql1(
                 "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == str(n),
-                timeout=30)
+                timeout=30))
 
     def test_bad_requests_are_refused_clearly(self):
         st, h, body = self.srv.request("POST", "/ussd/at", "text=1",
@@ -455,8 +457,8 @@ class UssdTest(unittest.TestCase):
         a.press("2")
         a.press(str(self.niwari_pin))
         sh = self.session_hash("at", a.session_id, a.number)
-        wait_for(lambda: self.svc.psql1(
-            "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == "3")
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
+            "SELECT count(*) FROM ussd_steps WHERE session_hash = '%s'" % sh) == "3"))
         rows = str(self.svc.psql("SELECT * FROM ussd_steps WHERE session_hash = '%s'" % sh))
         self.assertNotIn(a.number[3:], rows)
         self.assertNotIn(str(self.niwari_pin), rows)
@@ -465,9 +467,9 @@ class UssdTest(unittest.TestCase):
         self.assertEqual(self.svc.psql1(
             "SELECT phone_hash FROM ussd_steps WHERE session_hash = '%s' AND step = 1" % sh),
             phone_hash(a.number))
-        wait_for(lambda: self.svc.psql1(
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
             "SELECT district_code || ' ' || summaries FROM ussd_sessions"
-            " WHERE session_hash = '%s'" % sh) == "1752 1")
+            " WHERE session_hash = '%s'" % sh) == "1752 1"))
         dump = str(self.svc.psql("SELECT * FROM ussd_sessions"))
         self.assertNotIn(a.number[3:], dump)
 

@@ -163,7 +163,7 @@ class VoiceTest(unittest.TestCase):
         before = len(self.sms.sent)
         s = c.press(s, "2")
         self.assertEqual(s.clips(), ["en/q_sms_sent", "en/q_after"])
-        wait_for(lambda: len(self.sms.sent) > before)
+        self.assertTrue(wait_for(lambda: len(self.sms.sent) > before))
         sms = self.sms.sent[-1]
         self.assertEqual(sms["to"], num)
         self.assertIn("Niwari", sms["text"])
@@ -175,21 +175,21 @@ class VoiceTest(unittest.TestCase):
         self.assertEqual(s.clips(), ["en/q_goodbye"])
         # The record: every step once, the PIN never in the clear, the call summed up.
         sid = c.params["CallSid"]
-        wait_for(lambda: self.svc.psql1("SELECT count(*) FROM voice_steps WHERE call_id = '%s'"
-                                        % sid) == "6")
+        self.assertTrue(wait_for(lambda: self.svc.psql1("SELECT count(*) FROM voice_steps WHERE call_id = '%s'"
+                                                        % sid) == "6"))
         keys = self.svc.psql1("SELECT keys FROM voice_call_keys WHERE call_id = '%s'" % sid)
         self.assertEqual(keys, "2 [PIN] 2 1 9")
         self.assertEqual(self.svc.psql1(
             "SELECT count(*) FROM voice_steps WHERE keys LIKE '%%%d%%'" % self.niwari_pin), "0")
-        wait_for(lambda: self.svc.psql1(
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
             "SELECT direction || ' ' || phone_hash || ' ' || lang || ' ' || district_code || ' '"
             " || steps || ' ' || summaries FROM voice_calls WHERE call_id = '%s'" % sid)
-            == "in %s en 1752 6 2" % phone_hash(num))
+            == "in %s en 1752 6 2" % phone_hash(num)))
         self.assertEqual(self.svc.psql1("SELECT count(*) FROM voice_calls WHERE phone_hash = '%s'"
                                         % num), "0")
         # Remembered for every channel: the next call offers Niwari.
-        wait_for(lambda: self.svc.psql1("SELECT lang || district_code FROM callers"
-                                        " WHERE phone_hash = '%s'" % phone_hash(num)) == "en1752")
+        self.assertTrue(wait_for(lambda: self.svc.psql1("SELECT lang || district_code FROM callers"
+                                                        " WHERE phone_hash = '%s'" % phone_hash(num)) == "en1752"))
         c2 = self.caller(num)
         s = c2.dial()
         self.assertEqual(s.clips(), ["en/q_welcome", "en/q_remembered_a", "en/d1752",
@@ -336,12 +336,12 @@ class VoiceTest(unittest.TestCase):
         # The status callback closes the record and wipes the number.
         st = c.post(r["form"]["StatusCallback"], {"CallStatus": "completed", "CallDuration": "42"})
         self.assertEqual(st.status, 204)
-        wait_for(lambda: self.svc.psql1(
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
             "SELECT state || ' ' || duration_s || ' ' || (phone_sealed IS NULL) FROM voice_callbacks"
-            " WHERE phone_hash = '%s'" % phone_hash(num)) == "done 42 true")
-        wait_for(lambda: self.svc.psql1(
+            " WHERE phone_hash = '%s'" % phone_hash(num)) == "done 42 true"))
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
             "SELECT direction || ' ' || status || ' ' || district_code || ' ' || (callback_id IS NOT NULL)"
-            " FROM voice_calls WHERE call_id = '%s'" % r["sid"]) == "out completed 1752 true")
+            " FROM voice_calls WHERE call_id = '%s'" % r["sid"]) == "out completed 1752 true"))
         # No number in the clear anywhere in the tables.
         self.assertEqual(self.svc.psql1(
             "SELECT count(*) FROM voice_callbacks WHERE phone_sealed LIKE '%%%s%%'" % num[3:]), "0")
@@ -361,20 +361,20 @@ class VoiceTest(unittest.TestCase):
                                         % phone_hash(num)), "1")
         # Busy: tried again after 5 minutes; after the last retry, given up and wiped.
         c = self.caller(num, sid=reqs[0]["sid"], inbound=False)
-        wait_for(lambda: self.svc.psql1("SELECT state FROM voice_callbacks WHERE phone_hash = '%s'"
-                                        % phone_hash(num)) == "ringing")
+        self.assertTrue(wait_for(lambda: self.svc.psql1("SELECT state FROM voice_callbacks WHERE phone_hash = '%s'"
+                                                        % phone_hash(num)) == "ringing"))
         st = c.post(reqs[0]["form"]["StatusCallback"], {"CallStatus": "busy"})
         self.assertEqual(st.status, 204)
-        wait_for(lambda: self.svc.psql1(
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
             "SELECT state || ' ' || attempts || ' ' || (due_at - now() BETWEEN interval '4 minutes'"
             " AND interval '5 minutes') FROM voice_callbacks WHERE phone_hash = '%s'"
-            % phone_hash(num)) == "queued 1 true")
+            % phone_hash(num)) == "queued 1 true"))
         self.svc.psql("UPDATE voice_callbacks SET state = 'ringing', attempts = 3"
                       " WHERE phone_hash = '%s'" % phone_hash(num))
         st = c.post(reqs[0]["form"]["StatusCallback"], {"CallStatus": "no-answer"})
-        wait_for(lambda: self.svc.psql1(
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
             "SELECT state || ' ' || (phone_sealed IS NULL) FROM voice_callbacks"
-            " WHERE phone_hash = '%s'" % phone_hash(num)) == "failed true")
+            " WHERE phone_hash = '%s'" % phone_hash(num)) == "failed true"))
 
     def test_generic_and_exotel_missed_calls(self):
         num = self.number()
@@ -389,8 +389,8 @@ class VoiceTest(unittest.TestCase):
             % (num2[-5:], num2[3:], KEY))
         self.assertEqual(st, 200)
         # Exotel is not configured here: queued for it, not dialled by Twilio.
-        wait_for(lambda: self.svc.psql1("SELECT provider || ' ' || state FROM voice_callbacks"
-                                        " WHERE phone_hash = '%s'" % phone_hash(num2)) == "exotel queued")
+        self.assertTrue(wait_for(lambda: self.svc.psql1("SELECT provider || ' ' || state FROM voice_callbacks"
+                                                        " WHERE phone_hash = '%s'" % phone_hash(num2)) == "exotel queued"))
 
     def test_provider_down_keeps_the_callback(self):
         num = self.number()
@@ -398,9 +398,9 @@ class VoiceTest(unittest.TestCase):
         try:
             self.missed_call(num, "CAdown%s" % num[-5:])
             self.callback_request(num)
-            wait_for(lambda: self.svc.psql1(
+            self.assertTrue(wait_for(lambda: self.svc.psql1(
                 "SELECT state || ' ' || attempts || ' ' || last_error FROM voice_callbacks"
-                " WHERE phone_hash = '%s'" % phone_hash(num)) == "queued 0 HTTP 503")
+                " WHERE phone_hash = '%s'" % phone_hash(num)) == "queued 0 HTTP 503"))
         finally:
             self.api.status = 201
 
@@ -436,8 +436,8 @@ class VoiceTest(unittest.TestCase):
         self.assertEqual(st, 302)  # no gather: to the hangup question
         self.assertEqual(get("/ivr/exotel/passthru", "&ask=hangup")[0], 200)
         self.assertEqual(greeting(), ["/audio/clips/en/q_goodbye.wav"])
-        wait_for(lambda: self.svc.psql1("SELECT keys FROM voice_call_keys WHERE call_id = 'EXin%s'"
-                                        % num[-5:]) == "2 [PIN] 9")
+        self.assertTrue(wait_for(lambda: self.svc.psql1(
+            "SELECT keys FROM voice_call_keys WHERE call_id = 'EXin%s'" % num[-5:]) == "2 [PIN] 9"))
 
     def test_plivo_and_voicexml(self):
         num = self.number()
@@ -475,8 +475,8 @@ class VoiceTest(unittest.TestCase):
         self.assertEqual(st, 200, body)
         audio = [a.get("src") for a in ET.fromstring(body).iter("{http://www.w3.org/2001/vxml}audio")]
         self.assertEqual(urllib.parse.urlsplit(audio[0]).path, "/audio/clips/hi/q_pin.wav")
-        wait_for(lambda: self.svc.psql1("SELECT phone_hash FROM voice_calls WHERE call_id = 'vx%s'"
-                                        % num[-5:]) == phone_hash(num))
+        self.assertTrue(wait_for(lambda: self.svc.psql1("SELECT phone_hash FROM voice_calls WHERE call_id = 'vx%s'"
+                                                        % num[-5:]) == phone_hash(num)))
 
 
 class CallbackRestartTest(unittest.TestCase):
@@ -502,15 +502,15 @@ class CallbackRestartTest(unittest.TestCase):
             num = "+919876512345"
             c = voicecaller.TwilioCaller(srv, TOKEN, VoiceTest.public, "CAquiet1", num, "+911800")
             self.assertEqual(c.post("/missedcall/twilio").reject, "busy")
-            wait_for(lambda: svc.psql1("SELECT state FROM voice_callbacks WHERE trigger_id = 'CAquiet1'")
-                     == "queued")
+            self.assertTrue(wait_for(lambda: svc.psql1("SELECT state FROM voice_callbacks WHERE trigger_id = 'CAquiet1'")
+                                     == "queued"))
             time.sleep(2)
             self.assertEqual(api.requests, [])  # quiet hours: nothing dialled
             srv.stop()
             srv2 = VoiceTest.server(port, "off")
             srv2.start()
             try:
-                wait_for(lambda: [r for r in api.requests if r["form"].get("To") == num], timeout=15)
+                self.assertTrue(wait_for(lambda: [r for r in api.requests if r["form"].get("To") == num], timeout=15))
                 self.assertEqual(len(api.requests), 1)
             finally:
                 srv2.stop()
