@@ -80,6 +80,10 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
  */
 int rds_send(const char *fmt, ...) WUR;
 
+/* rds_send() with the command as argc arguments (argv[i] of argvlen[i] bytes,
+ * binary-safe; copied), written out without printf. */
+int rds_send_argv(int argc, const char *const *argv, const size_t *argvlen) WUR;
+
 /*
  * The same with the command as argc arguments (argv[i] of argvlen[i] bytes, binary-safe;
  * copied). Same returns as rds_command().

@@ -84,15 +84,25 @@ void memory_parse(const char *lang, const char *district, struct memory *m)
     m->has_district = 1;
 }
 
+#define TTL_TEXT_(n) #n
+#define TTL_TEXT(n) TTL_TEXT_(n)
+
 /* HSET key field value, then the expiry; neither is waited for (Postgres has the copy). */
 static void redis_set(const char *hash, const char *field, const char *value)
 {
+    static const char ttl[] = TTL_TEXT(MEMORY_TTL_S);
     char key[128];
+    size_t klen = sizeof(MEMORY_KEY_PREFIX) - 1 + strlen(hash);
+    const char *hset[4] = {"HSET", key, field, value};
+    size_t hlen[4] = {4, klen, strlen(field), strlen(value)};
+    const char *expire[3] = {"EXPIRE", key, ttl};
+    size_t elen[3] = {6, klen, sizeof(ttl) - 1};
 
-    if (memory_key(hash, key, sizeof(key)) != 0)
+    if (klen >= sizeof(key))
         return;
-    if (rds_send("HSET %s %s %s", key, field, value) != 0 ||
-        rds_send("EXPIRE %s %d", key, MEMORY_TTL_S) != 0)
+    memcpy(key, MEMORY_KEY_PREFIX, sizeof(MEMORY_KEY_PREFIX) - 1);
+    memcpy(key + sizeof(MEMORY_KEY_PREFIX) - 1, hash, strlen(hash) + 1);
+    if (rds_send_argv(4, hset, hlen) != 0 || rds_send_argv(3, expire, elen) != 0)
         log_debug("memory: not cached in redis");
 }
 

@@ -21,7 +21,7 @@
 #include "text/i18n.h"
 
 #define MEMORY_KEY_PREFIX "hisaab:caller:"
-#define MEMORY_TTL_S (400 * 86400) /* a little over a year after the last change */
+#define MEMORY_TTL_S 34560000 /* 400 days: a little over a year after the last change */
 
 struct memory {
     int has_lang;

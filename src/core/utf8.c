@@ -92,6 +92,13 @@ int utf8_repair(const char *s, size_t len, size_t max_bytes, struct buf *out)
     /* Valid characters are copied in runs; a run ends at a NUL, an invalid sequence or
      * the cut. */
     while (i < len) {
+        if ((unsigned char)s[i] - 1u < 0x7Fu) { /* ASCII but NUL, most of what comes */
+            if (used == max_bytes)
+                break;
+            used++;
+            i++;
+            continue;
+        }
         n = utf8_decode(s + i, len - i, &cp);
         if (n > 0 && cp != 0) {
             if ((size_t)n > max_bytes - used)

@@ -831,6 +831,7 @@ static int compile_regexes(struct config_parser *p, size_t *nv_done, size_t *nr_
             snprintf(what, sizeof(what), "validator %s", v->name);
             if (compile_one(p, &v->re, v->arg, REG_EXTENDED | REG_NOSUB, v->line, what) != 0)
                 return -1;
+            (void)fastre_compile(v->arg, &v->fast);
         }
         (*nv_done)++;
     }

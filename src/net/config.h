@@ -32,6 +32,8 @@
 #include <regex.h>
 #include <stddef.h>
 
+#include "net/fastre.h"
+
 /* HTTP methods as a bit set. */
 #define CFG_METHOD_GET 0x01
 #define CFG_METHOD_POST 0x02
@@ -48,6 +50,7 @@ struct cfg_validator {
     enum cfg_validator_type type;
     char *arg;                    /* the regex or the function name */
     regex_t re;                   /* compiled (REG_EXTENDED | REG_NOSUB), for CFG_VALIDATOR_REGEX */
+    struct fastre fast;           /* the same without regexec(), when it has that form */
     int (*fn)(const char *value); /* resolved, for CFG_VALIDATOR_FUNCTION: 1 = valid */
     int line;
 };

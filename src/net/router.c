@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "net/fastre.h"
 #include "net/form.h"
 
 #define ROUTER_PATH_MAX 2048  /* longer paths are never routed */
@@ -218,7 +219,7 @@ static int value_ok(const struct cfg_validator *v, const char *value)
     if (v == NULL)
         return 0;
     if (v->type == CFG_VALIDATOR_REGEX)
-        return regexec(&v->re, value, 0, NULL, 0) == 0;
+        return v->fast.ok ? fastre_match(&v->fast, value) : regexec(&v->re, value, 0, NULL, 0) == 0;
     return v->fn != NULL && v->fn(value) == 1;
 }
 

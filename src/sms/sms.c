@@ -396,8 +396,53 @@ static void proceed_district(struct msg *m)
     }
 }
 
+/*
+ * The summary replies this worker rendered, by directory, district row and language: the
+ * same text for everyone who asks about that district in that language until the data
+ * changes (a new directory). Direct-mapped, REPLIES slots, each a malloc'd copy.
+ */
+#define REPLIES 128
+
+static struct {
+    const struct directory *d;
+    long long built_ms;
+    const struct dir_district *row;
+    enum i18n_lang lang;
+    char *text;
+} replies[REPLIES];
+
+static size_t reply_slot(const struct dir_district *row, enum i18n_lang lang)
+{
+    return ((size_t)row->district_code * 2 + (size_t)lang) % REPLIES;
+}
+
+static const char *reply_cached(const struct directory *d, const struct dir_district *row,
+                                enum i18n_lang lang)
+{
+    size_t i = reply_slot(row, lang);
+
+    if (replies[i].text != NULL && replies[i].d == d && replies[i].built_ms == d->built_ms &&
+        replies[i].row == row && replies[i].lang == lang)
+        return replies[i].text;
+    return NULL;
+}
+
+static void reply_keep(const struct directory *d, const struct dir_district *row,
+                       enum i18n_lang lang, const char *text)
+{
+    size_t i = reply_slot(row, lang);
+
+    free(replies[i].text);
+    replies[i].d = d;
+    replies[i].built_ms = d->built_ms;
+    replies[i].row = row;
+    replies[i].lang = lang;
+    replies[i].text = xstrdup(text);
+}
+
 static void proceed_with(struct msg *m, const struct directory *d)
 {
+    const char *cached;
     const struct dir_district *row;
     char name[128];
     const char *vals[1];
@@ -414,12 +459,18 @@ static void proceed_with(struct msg *m, const struct directory *d)
     }
     if ((row = match_district(m, d, m->cmd.arg)) == NULL)
         return;
+    if (row->has_facts && (cached = reply_cached(d, row, m->lang)) != NULL) {
+        deliver(m, cached);
+        return;
+    }
     buf_init(&b, 4096);
     if (row->has_facts) {
         district_name(m, row, name, sizeof(name));
         if (summary_render(m->lang, name, &row->facts, &b) != 0) {
             log_error("sms: summary of %d does not render", row->district_code);
             buf_reset(&b);
+        } else {
+            reply_keep(d, row, m->lang, buf_cstr(&b));
         }
     }
     if (b.len == 0) {
@@ -656,6 +707,11 @@ int sms_init(struct event_base *base, const struct config *cfg)
 
 void sms_exit(void)
 {
+    size_t i;
+
+    for (i = 0; i < REPLIES; i++)
+        free(replies[i].text);
+    memset(replies, 0, sizeof(replies));
     free(S.secret);
     free(S.twilio_token);
     free(S.public_url);

@@ -38,11 +38,22 @@ static unsigned gsm_cost(unsigned cp)
             return 1;
         if (cp == 0x0C)
             return 2; /* form feed: extension table (page break) */
-        if (cp < 0x20 || cp == 0x7F || cp == '`')
-            return 0;
-        if (strchr("^{}\\[~]|", (int)cp) != NULL)
+        switch (cp) {
+        case '^':
+        case '{':
+        case '}':
+        case '\\':
+        case '[':
+        case '~':
+        case ']':
+        case '|':
             return 2;
-        return 1;
+        case '`':
+        case 0x7F:
+            return 0;
+        default:
+            return cp < 0x20 ? 0 : 1;
+        }
     }
     for (i = 0; i < sizeof(gsm_basic_nonascii) / sizeof(gsm_basic_nonascii[0]); i++)
         if (gsm_basic_nonascii[i] == cp)
@@ -58,9 +69,12 @@ int smsenc_analyse(const char *utf8, size_t len, struct smsenc_info *out)
 
     memset(out, 0, sizeof(*out));
     while (i < len) {
-        n = utf8_decode(utf8 + i, len - i, &cp);
-        if (n < 0)
+        if ((unsigned char)utf8[i] < 0x80) {
+            cp = (unsigned char)utf8[i];
+            n = 1;
+        } else if ((n = utf8_decode(utf8 + i, len - i, &cp)) < 0) {
             goto out;
+        }
         i += (size_t)n;
         chars++;
         units += cp > 0xFFFF ? 2 : 1;

@@ -6,7 +6,8 @@ instructions by where they run (our code, libevent, libc, other libraries). The 
 share is not seen by callgrind (use `perf stat` / `perf record` for that where the
 machine allows it).
 
-    python3 tests/bench/hotpath_profile.py [--top] [PATH ...]   (--top: the costliest functions)
+    python3 tests/bench/hotpath_profile.py [--top] [--keep] [PATH ...]
+        (--top: the costliest functions; --keep: leave the callgrind files)
 
 A PATH holding {n} gets a new number in its place on every request, e.g. the SMS webhook
 with a new message id and sender each time (dedupe, limit, memory and records all on):
@@ -103,7 +104,7 @@ def main():
         print("hotpath_profile: needs valgrind; not run")
         return 0
     top = "--top" in sys.argv
-    paths = [a for a in sys.argv[1:] if a != "--top"] or PATHS
+    paths = [a for a in sys.argv[1:] if a not in ("--top", "--keep")] or PATHS
     svc = harness.Services()
     tmp = tempfile.mkdtemp(prefix="hisaab-hotpath-")
     try:
@@ -124,7 +125,10 @@ def main():
                     print("      %7.0f  %s" % (int(n.replace(",", "")) / N, fn[:100]))
     finally:
         svc.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if "--keep" in sys.argv:
+            print("callgrind files kept in %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
