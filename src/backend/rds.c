@@ -25,6 +25,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "backend/rds_resp.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -843,55 +844,6 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
     return 0;
 }
 
-/* Decimal digits of v at out (room for 20); returns how many. */
-static size_t put_uint(char *out, size_t v)
-{
-    char tmp[20];
-    size_t n = 0, i;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
-/* The command in Redis's protocol (an array of bulk strings), as hiredis would format it
- * with its printf-based formatter, handed to the connection as it is. */
-static int send_formatted(redisAsyncContext *ac, redisCallbackFn *fn, void *priv, int argc,
-                          const char *const *argv, const size_t *argvlen)
-{
-    char stack[1024], *buf = stack;
-    size_t need = 24, at = 0;
-    int i, st;
-
-    for (i = 0; i < argc; i++)
-        need += argvlen[i] + 26;
-    if (need > sizeof(stack))
-        buf = xmalloc(need);
-    buf[at++] = '*';
-    at += put_uint(buf + at, (size_t)argc);
-    buf[at++] = '\r';
-    buf[at++] = '\n';
-    for (i = 0; i < argc; i++) {
-        buf[at++] = '$';
-        at += put_uint(buf + at, argvlen[i]);
-        buf[at++] = '\r';
-        buf[at++] = '\n';
-        if (argvlen[i] > 0)
-            memcpy(buf + at, argv[i], argvlen[i]);
-        at += argvlen[i];
-        buf[at++] = '\r';
-        buf[at++] = '\n';
-    }
-    st = redisAsyncFormattedCommand(ac, fn, priv, buf, at);
-    if (buf != stack)
-        free(buf);
-    return st;
-}
-
 int rds_send_argv(int argc, const char *const *argv, const size_t *argvlen)
 {
     redisAsyncContext *ac = rds.cmd.ac;
@@ -899,7 +851,7 @@ int rds_send_argv(int argc, const char *const *argv, const size_t *argvlen)
     if (!rds.started || argc <= 0 || argv == NULL || ac == NULL || rds.cmd.state != RC_READY ||
         (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
         return -1;
-    return send_formatted(ac, NULL, NULL, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
+    return rds_resp_send(ac, NULL, NULL, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
 }
 
 int rds_send(const char *fmt, ...)
@@ -928,7 +880,7 @@ int rds_command_argv(rds_reply_fn cb, void *arg, int argc, const char *const *ar
     ac = cmd_conn(c);
     if (ac == NULL)
         return 0;
-    cmd_sent(c, ac, send_formatted(ac, cmd_reply, c, argc, argv, argvlen));
+    cmd_sent(c, ac, rds_resp_send(ac, cmd_reply, c, argc, argv, argvlen));
     return 0;
 }
 

@@ -51,7 +51,6 @@
 #define LINGER_S 2
 #define LINGER_MAX (1024 * 1024)
 #define WRITE_TIMEOUT_S 60
-#define HEAD_SLACK 64
 #define IOV_BATCH 64
 
 enum conn_state { C_READING, C_BUSY, C_WRITING, C_LINGER };
@@ -109,56 +108,6 @@ static void conn_kill(struct http_conn *c);
 static void arm_timer(struct http_conn *c, const struct timeval *tv);
 static void parse(struct http_conn *c, const char *data, size_t len);
 
-/* Requests ---------------------------------------------------------------------------- */
-
-static struct http_request *request_new(struct http_conn *c)
-{
-    struct http_server *srv = c->srv;
-    struct http_request *req;
-    size_t cap = srv->cfg->max_headers + HEAD_SLACK;
-
-    if (srv->npool > 0) {
-        req = srv->pool[--srv->npool];
-    } else {
-        req = xmalloc(sizeof(*req) + cap);
-        req->bodybuf = NULL;
-        req->body_cap = 0;
-        req->head_cap = cap;
-    }
-    memset(req, 0, offsetof(struct http_request, hdrs));
-    req->srv = srv;
-    req->conn = c;
-    req->method_name = "OTHER";
-    clock_gettime(CLOCK_MONOTONIC, &req->start);
-    return req;
-}
-
-void wire_request_free(struct http_request *req)
-{
-    struct http_server *srv = req->srv;
-    struct arena_chunk *ch, *next;
-
-    if (req->matched)
-        router_match_free(&req->match);
-    if (req->flush_ev != NULL)
-        event_free(req->flush_ev);
-    for (ch = req->chunks; ch != NULL; ch = next) {
-        next = ch->next;
-        free(ch);
-    }
-    if (req->body_cap > 16 * 1024) { /* keep small body buffers for the next request */
-        free(req->bodybuf);
-        req->bodybuf = NULL;
-        req->body_cap = 0;
-    }
-    if (srv->npool < HTTP_REQ_POOL) {
-        srv->pool[srv->npool++] = req;
-    } else {
-        free(req->bodybuf);
-        free(req);
-    }
-}
-
 /* Parser callbacks -------------------------------------------------------------------- */
 
 static int refuse(struct http_conn *c, int status, const char *code, const char *msg)
@@ -203,7 +152,7 @@ static int on_message_begin(http_parser *p)
         arm_timer(c, c->srv->idle_tv); /* the request itself has header_timeout */
     }
     if (c->req == NULL)
-        c->req = request_new(c);
+        c->req = wire_request_new(c->srv, c);
     c->head_bytes = 0;
     c->part = HP_NONE;
     return 0;
@@ -262,56 +211,6 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
         c->part = HP_VALUE;
     }
     return head_add(c, at, n);
-}
-
-const char *wire_header(const struct http_request *req, const char *name)
-{
-    size_t i, n = strlen(name);
-
-    for (i = 0; i < req->nhdrs; i++)
-        if (req->hdrs[i].nlen == n && strcasecmp(req->hdrs[i].name, name) == 0)
-            return req->hdrs[i].value;
-    return NULL;
-}
-
-/* Whether a request with this method may carry a body. */
-static int reads_body(unsigned method)
-{
-    return method == CFG_METHOD_POST || method == CFG_METHOD_PUT || method == CFG_METHOD_PATCH;
-}
-
-/*
- * NULL if the request's framing is unambiguous, else why not. The parser refuses
- * Content-Length twice, Content-Length with Transfer-Encoding and a Transfer-Encoding
- * that does not end in chunked; this refuses what it lets through (chunked listed twice,
- * a coding before chunked) and a body on a method that takes none.
- */
-static const char *check_framing(const struct http_request *req, const http_parser *p)
-{
-    const char *cl = NULL, *te = NULL;
-    size_t i;
-
-    for (i = 0; i < req->nhdrs; i++) {
-        const struct http_hdr *h = &req->hdrs[i];
-
-        if (h->nlen == 14 && strcasecmp(h->name, "Content-Length") == 0) {
-            if (cl != NULL && strcmp(cl, req->hdrs[i].value) != 0)
-                return "conflicting Content-Length headers";
-            cl = req->hdrs[i].value;
-        } else if (h->nlen == 17 && strcasecmp(h->name, "Transfer-Encoding") == 0) {
-            if (te != NULL)
-                return "repeated Transfer-Encoding header";
-            te = req->hdrs[i].value;
-        }
-    }
-    if (cl != NULL && te != NULL)
-        return "both Content-Length and Transfer-Encoding";
-    if (te != NULL && strcasecmp(te, "chunked") != 0)
-        return "unsupported Transfer-Encoding";
-    if (!reads_body(req->method) &&
-        (te != NULL || (p->flags & F_CHUNKED) || (cl != NULL && p->content_length != 0)))
-        return "this method takes no body";
-    return NULL;
 }
 
 /* The path and query out of the request target, NUL-terminated in the head storage. The
@@ -385,7 +284,7 @@ static int on_headers_complete(http_parser *p)
     req->close = !http_should_keep_alive(p);
     if (split_target(c) != 0)
         return -1;
-    why = check_framing(req, p);
+    why = wire_check_framing(req, p);
     if (why != NULL)
         return refuse(c, 400, "bad_request", why);
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg->max_body)
@@ -395,7 +294,7 @@ static int on_headers_complete(http_parser *p)
         if (strcasecmp(expect, "100-continue") != 0)
             return refuse(c, 417, "expectation_failed", "Only 'Expect: 100-continue' is known.");
         /* The client waits for this before it sends the body. */
-        if (p->http_minor >= 1 && reads_body(req->method) &&
+        if (p->http_minor >= 1 && wire_reads_body(req->method) &&
             wire_send(c, cont, sizeof(cont) - 1, NULL, 0, NULL, NULL) != 0)
             return -1;
     }
@@ -752,7 +651,7 @@ static void refuse_now(struct http_conn *c, enum http_errno err)
     }
     c->fail_status = 0;
     if (c->req == NULL)
-        c->req = request_new(c);
+        c->req = wire_request_new(c->srv, c);
     req = c->req;
     req->close = 1;
     req->dispatched = 1;

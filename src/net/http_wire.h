@@ -8,8 +8,9 @@
  * lingering close after a refusal.
  *
  * net/http.c owns what a request means (routing, replies, headers, logs, metrics); this
- * file owns the bytes, net/http_accept.c the listening sockets and the server. Nothing
- * outside those three files includes this header.
+ * file owns the bytes, net/http_accept.c the listening sockets and the server,
+ * net/http_request.c the request objects. Nothing outside those files includes this
+ * header.
  */
 #ifndef HISAAB_HTTP_WIRE_H
 #define HISAAB_HTTP_WIRE_H
@@ -31,6 +32,7 @@
 
 struct event;
 struct http_conn;
+struct http_parser;
 struct sockaddr;
 
 struct http_server {
@@ -168,7 +170,16 @@ const char *wire_header(const struct http_request *req, const char *name);
 /* The client's address as text. */
 const char *wire_peer(const struct http_conn *c);
 
-/* Here, called from net/http_accept.c. */
+/* net/http_request.c, called from here. */
+
+/* A request for connection c, from the server's pool or new; its start time is now. */
+struct http_request *wire_request_new(struct http_server *srv, struct http_conn *c);
+/* 1 when a request with this method (CFG_METHOD_*) may carry a body. */
+int wire_reads_body(unsigned method);
+/* NULL if the request's framing is unambiguous, else why not (a static string). */
+const char *wire_check_framing(const struct http_request *req, const struct http_parser *p);
+
+/* net/http_wire.c, called from net/http_accept.c. */
 
 /* The parser's limit and the server's common timeouts, for http_server_new(): 0 or -1. */
 int wire_server_init(struct http_server *srv) WUR;

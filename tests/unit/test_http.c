@@ -7,6 +7,7 @@
 #include "net/http.c"
 #include "net/http_wire.c"
 #include "net/http_accept.c"
+#include "net/http_request.c"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -51,7 +52,7 @@ static const char *framing(unsigned method, const char *const *headers)
 {
     http_parser p;
     struct http_request *req = fake_request(method, headers, &p);
-    const char *why = check_framing(req, &p);
+    const char *why = wire_check_framing(req, &p);
 
     free(req);
     return why;
