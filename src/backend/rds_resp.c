@@ -6,22 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dec.h"
 #include "core/mem.h"
-
-/* Decimal digits of v at out (room for 20); returns how many. */
-static size_t put_uint(char *out, size_t v)
-{
-    char tmp[20];
-    size_t n = 0, i;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
 
 int rds_resp_send(redisAsyncContext *ac, redisCallbackFn *fn, void *priv, int argc,
                   const char *const *argv, const size_t *argvlen)
@@ -35,12 +21,12 @@ int rds_resp_send(redisAsyncContext *ac, redisCallbackFn *fn, void *priv, int ar
     if (need > sizeof(stack))
         buf = xmalloc(need);
     buf[at++] = '*';
-    at += put_uint(buf + at, (size_t)argc);
+    at += dec_u64((uint64_t)argc, buf + at);
     buf[at++] = '\r';
     buf[at++] = '\n';
     for (i = 0; i < argc; i++) {
         buf[at++] = '$';
-        at += put_uint(buf + at, argvlen[i]);
+        at += dec_u64(argvlen[i], buf + at);
         buf[at++] = '\r';
         buf[at++] = '\n';
         if (argvlen[i] > 0)

@@ -18,14 +18,17 @@
 
 /* The language and the district are two streams, each ordered (batches apply in turn)
  * and each keeping the last change per caller within a batch: they touch different
- * columns, so neither overwrites the other. Columns: hash, value(s), at. */
+ * columns, so neither overwrites the other. Columns: hash, value(s), at. Each worker has
+ * its own journal, so two workers' batches can commit in either order: a row changes only
+ * for a change at least as new as the one it holds (lang_at, district_at). */
 static const struct journal_stream lang_stream = {
     "callers_lang", JOURNAL_BATCH, 1, 3,
     "INSERT INTO callers AS c (phone_hash, lang, lang_at)"
     " SELECT DISTINCT ON (h) h, l, at"
     " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(h, l, at, n)"
     " ORDER BY h, n DESC"
-    " ON CONFLICT (phone_hash) DO UPDATE SET lang = EXCLUDED.lang, lang_at = EXCLUDED.lang_at",
+    " ON CONFLICT (phone_hash) DO UPDATE SET lang = EXCLUDED.lang, lang_at = EXCLUDED.lang_at"
+    " WHERE c.lang_at IS NULL OR c.lang_at <= EXCLUDED.lang_at",
 };
 
 static const struct journal_stream district_stream = {
@@ -36,7 +39,8 @@ static const struct journal_stream district_stream = {
     "  WITH ORDINALITY AS u(h, s, d, at, n)"
     " ORDER BY h, n DESC"
     " ON CONFLICT (phone_hash) DO UPDATE SET state_code = EXCLUDED.state_code,"
-    "  district_code = EXCLUDED.district_code, district_at = EXCLUDED.district_at",
+    "  district_code = EXCLUDED.district_code, district_at = EXCLUDED.district_at"
+    " WHERE c.district_at IS NULL OR c.district_at <= EXCLUDED.district_at",
 };
 
 static const char recall_sql[] =
@@ -58,9 +62,13 @@ int memory_init(void)
 
 int memory_key(const char *hash, char *out, size_t n)
 {
-    int w = snprintf(out, n, MEMORY_KEY_PREFIX "%s", hash);
+    size_t plen = sizeof(MEMORY_KEY_PREFIX) - 1, hlen = strlen(hash);
 
-    return w < 0 || (size_t)w >= n ? -1 : 0;
+    if (plen + hlen >= n)
+        return -1;
+    memcpy(out, MEMORY_KEY_PREFIX, plen);
+    memcpy(out + plen, hash, hlen + 1);
+    return 0;
 }
 
 void memory_parse(const char *lang, const char *district, struct memory *m)
@@ -98,10 +106,8 @@ static void redis_set(const char *hash, const char *field, const char *value)
     const char *expire[3] = {"EXPIRE", key, ttl};
     size_t elen[3] = {6, klen, sizeof(ttl) - 1};
 
-    if (klen >= sizeof(key))
+    if (memory_key(hash, key, sizeof(key)) != 0)
         return;
-    memcpy(key, MEMORY_KEY_PREFIX, sizeof(MEMORY_KEY_PREFIX) - 1);
-    memcpy(key + sizeof(MEMORY_KEY_PREFIX) - 1, hash, strlen(hash) + 1);
     if (rds_send_argv(4, hset, hlen) != 0 || rds_send_argv(3, expire, elen) != 0)
         log_debug("memory: not cached in redis");
 }

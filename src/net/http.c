@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "core/dec.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "net/config.h"
@@ -351,21 +352,6 @@ static void put_header(struct head *h, const char *name, size_t nlen, const char
     PUT_LIT(h, "\r\n");
 }
 
-/* Decimal digits of v into out (at least 20 bytes); returns their count. */
-static size_t utoa(uint64_t v, char *out)
-{
-    char tmp[20];
-    size_t n = 0, i;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 #define HEAD_STACK 2048
 #define HEAD_FIXED 512 /* status line, Date, lengths, defaults, Connection */
 
@@ -406,7 +392,7 @@ static struct head build_head(struct http_request *req, char *stack, int status,
         put_header(&h, "Content-Type", 12, content_type, strlen(content_type));
     if (length != SIZE_MAX) {
         PUT_LIT(&h, "Content-Length: ");
-        put(&h, num, utoa(length, num));
+        put(&h, num, dec_u64(length, num));
         PUT_LIT(&h, "\r\n");
     }
     if (chunked)
