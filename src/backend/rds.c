@@ -26,6 +26,7 @@
 #include <hiredis/adapters/libevent.h>
 
 #include "backend/rds_resp.h"
+#include "backend/rds_url.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -55,7 +56,12 @@ struct rconn {
 struct rcmd {
     TAILQ_ENTRY(rcmd) link; /* in rds.failing while CMD_FAILING */
     enum rcmd_state state;
-    rds_reply_fn cb;
+    rds_reply_fn cb;     /* one command's; NULL for a pipeline */
+    rds_part_fn part_cb; /* a pipeline's */
+    int nparts;          /* a pipeline: its commands; parts delivered so far: */
+    int delivered;
+    int sent, replied; /* commands hiredis took, and of them those it handed back */
+    int busy;          /* inside part_cb: not freed until it returns */
     void *arg;
     struct event *timer;   /* timeout, then hang watchdog; zero-delay when FAILING */
     redisAsyncContext *ac; /* the context it was sent on (CMD_SENT) */
@@ -69,16 +75,11 @@ struct rsub {
     void *arg;
 };
 
-struct rsentinel {
-    char host[256];
-    int port;
-};
-
 static struct {
     int started;
     int shutting_down;
     struct event_base *base;
-    char host[256];
+    char host[RDS_HOST_MAX];
     int port;
     int db;
     char *user;
@@ -93,7 +94,7 @@ static struct {
     int npending;
     TAILQ_HEAD(, rcmd) failing;
     /* Sentinel mode (nsentinels > 0): host and port above are the master they named. */
-    struct rsentinel sentinels[RDS_MAX_SENTINELS];
+    struct rds_server sentinels[RDS_MAX_SENTINELS];
     int nsentinels;
     char *master_name;
     int have_master;            /* host/port hold a master a sentinel named */
@@ -123,6 +124,20 @@ static void cmd_free(struct rcmd *c)
         event_free(c->timer);
     free(c->fail);
     free(c);
+}
+
+/* Give the caller err for what is left of c's answer: its one reply, or every part of a
+ * pipeline not yet delivered. */
+static void cmd_fail_rest(struct rcmd *c, const char *err)
+{
+    if (c->part_cb == NULL) {
+        c->cb(c->arg, NULL, err);
+        return;
+    }
+    c->busy++;
+    while (c->delivered < c->nparts)
+        c->part_cb(c->arg, c->delivered++, NULL, err);
+    c->busy--;
 }
 
 static void cmd_fail_later(struct rcmd *c, const char *msg)
@@ -377,27 +392,60 @@ static void conn_connect(struct rconn *rc)
     event_add(rc->timer, &tv);
 }
 
+/* A reply hiredis handed back: counted off the pending ones; why it is not an answer
+ * (NULL: it is one). */
+static const char *reply_taken(const redisReply *reply)
+{
+    if (rds.npending > 0)
+        rds.npending--;
+    if (reply == NULL)
+        return rds.shutting_down ? "shutdown" : "connection lost";
+    if (reply->type == REDIS_REPLY_ERROR)
+        return reply->str != NULL ? reply->str : "error";
+    return NULL;
+}
+
 static void cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     redisReply *reply = r;
     struct rcmd *c = privdata;
-    const char *err = NULL;
+    const char *err = reply_taken(reply);
 
     (void)ac;
-    if (rds.npending > 0)
-        rds.npending--;
     if (c->done) {
         cmd_free(c);
         return;
     }
     c->done = 1;
     event_del(c->timer);
-    if (reply == NULL)
-        err = rds.shutting_down ? "shutdown" : "connection lost";
-    else if (reply->type == REDIS_REPLY_ERROR)
-        err = reply->str != NULL ? reply->str : "error";
     c->cb(c->arg, err != NULL ? NULL : reply, err);
     cmd_free(c);
+}
+
+/* One reply of a pipeline, in order. When part_cb calls rds_shutdown(), hiredis hands
+ * back the rest (NULL: "shutdown") as it frees the context, during or right after that
+ * call; busy keeps c until the outermost call returns. */
+static void part_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply *reply = r;
+    struct rcmd *c = privdata;
+    const char *err = reply_taken(reply);
+
+    (void)ac;
+    c->replied++;
+    if (!c->done) {
+        if (c->replied == c->sent) {
+            c->done = 1;
+            event_del(c->timer);
+        }
+        c->busy++;
+        c->part_cb(c->arg, c->delivered++, err != NULL ? NULL : reply, err);
+        if (c->done)
+            cmd_fail_rest(c, "cannot send command"); /* parts hiredis did not take */
+        c->busy--;
+    }
+    if (c->replied == c->sent && c->busy == 0)
+        cmd_free(c);
 }
 
 static void cmd_timer(evutil_socket_t fd, short what, void *arg)
@@ -410,7 +458,7 @@ static void cmd_timer(evutil_socket_t fd, short what, void *arg)
     if (c->state == CMD_FAILING) {
         TAILQ_REMOVE(&rds.failing, c, link);
         c->done = 1;
-        c->cb(c->arg, NULL, c->fail);
+        cmd_fail_rest(c, c->fail);
         cmd_free(c);
         return;
     }
@@ -419,7 +467,14 @@ static void cmd_timer(evutil_socket_t fd, short what, void *arg)
         tv = ms_tv(rds.hang_ms);
         event_add(c->timer, &tv);
         c->done = 1;
-        c->cb(c->arg, NULL, "timeout");
+        if (c->part_cb == NULL) {
+            c->cb(c->arg, NULL, "timeout");
+            return;
+        }
+        /* busy kept c while hiredis handed back the rest (rds_shutdown() from cb). */
+        cmd_fail_rest(c, "timeout");
+        if (c->replied == c->sent)
+            cmd_free(c);
         return;
     }
     /* Still unanswered long after its timeout: the connection is hung. */
@@ -427,66 +482,6 @@ static void cmd_timer(evutil_socket_t fd, short what, void *arg)
         log_warn("redis: no reply for %d ms; reconnecting", rds.hang_ms);
         conn_drop(&rds.cmd, 0); /* frees c through cmd_reply(NULL) */
     }
-}
-
-/* Split "[[user]:password@]host[:port][/db]" (after "redis://"). */
-static int parse_url(const char *url)
-{
-    const char *p, *at, *slash, *hp_end, *colon;
-    char tmp[32];
-    char *end;
-    long v;
-    size_t n;
-    int rc = -1;
-
-    if (strncmp(url, "redis://", 8) != 0)
-        goto out;
-    p = url + 8;
-    slash = strchr(p, '/');
-    hp_end = slash != NULL ? slash : p + strlen(p);
-    at = NULL;
-    for (const char *q = p; q < hp_end; q++)
-        if (*q == '@')
-            at = q;
-    if (at != NULL) {
-        colon = memchr(p, ':', (size_t)(at - p));
-        if (colon == NULL)
-            goto out;
-        if (colon > p)
-            rds.user = xstrndup(p, (size_t)(colon - p));
-        rds.password = xstrndup(colon + 1, (size_t)(at - colon - 1));
-        p = at + 1;
-    }
-    colon = memchr(p, ':', (size_t)(hp_end - p));
-    n = (size_t)((colon != NULL ? colon : hp_end) - p);
-    if (n == 0 || n >= sizeof(rds.host))
-        goto out;
-    memcpy(rds.host, p, n);
-    rds.host[n] = '\0';
-    rds.port = 6379;
-    if (colon != NULL) {
-        n = (size_t)(hp_end - colon - 1);
-        if (n == 0 || n >= sizeof(tmp))
-            goto out;
-        memcpy(tmp, colon + 1, n);
-        tmp[n] = '\0';
-        errno = 0;
-        v = strtol(tmp, &end, 10);
-        if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
-            goto out;
-        rds.port = (int)v;
-    }
-    rds.db = 0;
-    if (slash != NULL && slash[1] != '\0') {
-        errno = 0;
-        v = strtol(slash + 1, &end, 10);
-        if (errno != 0 || *end != '\0' || end == slash + 1 || v < 0 || v > 1000000)
-            goto out;
-        rds.db = (int)v;
-    }
-    rc = 0;
-out:
-    return rc;
 }
 
 static void conn_setup(struct rconn *rc, const char *name, int is_sub)
@@ -507,6 +502,21 @@ static void free_url(void)
     free(rds.password);
     rds.user = NULL;
     rds.password = NULL;
+}
+
+/* The URL's parts into rds. Returns 0 or -1. */
+static int parse_url(const char *url)
+{
+    struct rds_url u;
+
+    if (rds_url_parse(url, &u) != 0)
+        return -1;
+    memcpy(rds.host, u.server.host, sizeof(rds.host));
+    rds.port = u.server.port;
+    rds.db = u.db;
+    rds.user = u.user;
+    rds.password = u.password;
+    return 0;
 }
 
 /* What rds_init() and rds_init_sentinel() share: the loop, the timeouts, the connections. */
@@ -542,7 +552,7 @@ static void sentinel_close(int free_now)
 /* The sentinel asked did not answer usefully: try the next one, once per round. */
 static void sentinel_next(const char *why)
 {
-    const struct rsentinel *s = &rds.sentinels[rds.next_sentinel];
+    const struct rds_server *s = &rds.sentinels[rds.next_sentinel];
 
     log_debug("redis sentinel %s:%d: %s", s->host, s->port, why);
     rds.next_sentinel = (rds.next_sentinel + 1) % rds.nsentinels;
@@ -654,7 +664,7 @@ static void sentinel_tick(evutil_socket_t fd, short what, void *arg)
 /* Ask one sentinel for the master's address, unless a question is in flight. */
 static void sentinel_ask(void)
 {
-    const struct rsentinel *s;
+    const struct rds_server *s;
     redisAsyncContext *ac;
     struct timeval tv;
 
@@ -686,41 +696,6 @@ static void sentinel_ask(void)
     event_add(rds.sen_deadline, &tv);
 }
 
-/* "host:port,host:port" into rds.sentinels. Returns 0 or -1. */
-static int parse_sentinels(const char *list)
-{
-    const char *p = list, *end, *colon;
-    char num[8];
-    char *e;
-    long port;
-    size_t n;
-
-    rds.nsentinels = 0;
-    for (;;) {
-        end = p + strcspn(p, ",");
-        colon = memchr(p, ':', (size_t)(end - p));
-        if (colon == NULL || rds.nsentinels >= RDS_MAX_SENTINELS)
-            return -1;
-        n = (size_t)(colon - p);
-        if (n == 0 || n >= sizeof(rds.sentinels[0].host) || (size_t)(end - colon - 1) == 0 ||
-            (size_t)(end - colon - 1) >= sizeof(num))
-            return -1;
-        memcpy(num, colon + 1, (size_t)(end - colon - 1));
-        num[end - colon - 1] = '\0';
-        errno = 0;
-        port = strtol(num, &e, 10);
-        if (errno != 0 || *e != '\0' || port < 1 || port > 65535)
-            return -1;
-        memcpy(rds.sentinels[rds.nsentinels].host, p, n);
-        rds.sentinels[rds.nsentinels].host[n] = '\0';
-        rds.sentinels[rds.nsentinels].port = (int)port;
-        rds.nsentinels++;
-        if (*end == '\0')
-            return 0;
-        p = end + 1;
-    }
-}
-
 int rds_init_sentinel(struct event_base *base, const char *url, int timeout_ms,
                       const char *sentinels, const char *master)
 {
@@ -732,7 +707,8 @@ int rds_init_sentinel(struct event_base *base, const char *url, int timeout_ms,
         goto out;
     memset(&rds, 0, sizeof(rds));
     TAILQ_INIT(&rds.failing);
-    if (parse_url(url) != 0 || parse_sentinels(sentinels) != 0) {
+    if (parse_url(url) != 0 ||
+        (rds.nsentinels = rds_sentinels_parse(sentinels, rds.sentinels, RDS_MAX_SENTINELS)) < 0) {
         log_error("redis: bad URL or sentinel list (want redis://host/db and host:port,...)");
         free_url();
         rds.nsentinels = 0;
@@ -775,15 +751,16 @@ out:
     return rc;
 }
 
-/* A command record for cb, or NULL when rds is not started. */
-static struct rcmd *cmd_new(rds_reply_fn cb, void *arg)
+/* A command record for cb (or a pipeline's part_cb), or NULL when rds is not started. */
+static struct rcmd *cmd_new(rds_reply_fn cb, rds_part_fn part_cb, void *arg)
 {
     struct rcmd *c;
 
-    if (!rds.started || cb == NULL)
+    if (!rds.started || (cb == NULL) == (part_cb == NULL))
         return NULL;
     c = xcalloc(1, sizeof(*c));
     c->cb = cb;
+    c->part_cb = part_cb;
     c->arg = arg;
     c->timer = evtimer_new(rds.base, cmd_timer, c);
     if (c->timer == NULL) {
@@ -793,8 +770,8 @@ static struct rcmd *cmd_new(rds_reply_fn cb, void *arg)
     return c;
 }
 
-/* The connection to send on, or NULL after failing c (later, from the loop). */
-static redisAsyncContext *cmd_conn(struct rcmd *c)
+/* The connection to send n commands on, or NULL after failing c (later, from the loop). */
+static redisAsyncContext *cmd_conn(struct rcmd *c, int n)
 {
     redisAsyncContext *ac = rds.cmd.ac;
 
@@ -802,45 +779,46 @@ static redisAsyncContext *cmd_conn(struct rcmd *c)
         cmd_fail_later(c, "redis unavailable");
         return NULL;
     }
-    if (rds.npending >= RDS_MAX_PENDING) {
+    if (rds.npending + n > RDS_MAX_PENDING) {
         cmd_fail_later(c, "busy");
         return NULL;
     }
     return ac;
 }
 
-/* After hiredis took c (st == REDIS_OK) or refused it. */
-static void cmd_sent(struct rcmd *c, redisAsyncContext *ac, int st)
+/* After hiredis took n of c's commands (0: refused them). */
+static void cmd_sent(struct rcmd *c, redisAsyncContext *ac, int n)
 {
     struct timeval tv;
 
-    if (st != REDIS_OK) {
+    if (n == 0) {
         cmd_fail_later(c, "cannot send command");
         return;
     }
     c->state = CMD_SENT;
     c->ac = ac;
-    rds.npending++;
+    c->sent = n;
+    rds.npending += n;
     tv = ms_tv(rds.timeout_ms);
     event_add(c->timer, &tv);
 }
 
 int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
 {
-    struct rcmd *c = fmt != NULL ? cmd_new(cb, arg) : NULL;
+    struct rcmd *c = fmt != NULL ? cmd_new(cb, NULL, arg) : NULL;
     redisAsyncContext *ac;
     va_list ap;
     int st;
 
     if (c == NULL)
         return -1;
-    ac = cmd_conn(c);
+    ac = cmd_conn(c, 1);
     if (ac == NULL)
         return 0;
     va_start(ap, fmt);
     st = redisvAsyncCommand(ac, cmd_reply, c, fmt, ap);
     va_end(ap);
-    cmd_sent(c, ac, st);
+    cmd_sent(c, ac, st == REDIS_OK);
     return 0;
 }
 
@@ -872,15 +850,41 @@ int rds_send(const char *fmt, ...)
 int rds_command_argv(rds_reply_fn cb, void *arg, int argc, const char *const *argv,
                      const size_t *argvlen)
 {
-    struct rcmd *c = argc > 0 && argv != NULL ? cmd_new(cb, arg) : NULL;
+    struct rcmd *c = argc > 0 && argv != NULL ? cmd_new(cb, NULL, arg) : NULL;
     redisAsyncContext *ac;
 
     if (c == NULL)
         return -1;
-    ac = cmd_conn(c);
+    ac = cmd_conn(c, 1);
     if (ac == NULL)
         return 0;
-    cmd_sent(c, ac, rds_resp_send(ac, cmd_reply, c, argc, argv, argvlen));
+    cmd_sent(c, ac, rds_resp_send(ac, cmd_reply, c, argc, argv, argvlen) == REDIS_OK);
+    return 0;
+}
+
+int rds_pipeline(rds_part_fn cb, void *arg, int n, const struct rds_argv *cmds)
+{
+    struct rcmd *c;
+    redisAsyncContext *ac;
+    int i;
+
+    if (n < 1 || n > RDS_PIPELINE_MAX || cmds == NULL)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (cmds[i].argc < 1 || cmds[i].argv == NULL || cmds[i].argvlen == NULL)
+            return -1;
+    if ((c = cmd_new(NULL, cb, arg)) == NULL)
+        return -1;
+    c->nparts = n;
+    if ((ac = cmd_conn(c, n)) == NULL)
+        return 0;
+    /* hiredis refuses only a context that is closing, so all or none are taken; parts it
+     * did not take are answered after the last one it did (part_reply()). */
+    for (i = 0; i < n; i++)
+        if (rds_resp_send(ac, part_reply, c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
+            REDIS_OK)
+            break;
+    cmd_sent(c, ac, i);
     return 0;
 }
 
@@ -946,7 +950,7 @@ void rds_shutdown(void)
     while ((c = TAILQ_FIRST(&rds.failing)) != NULL) {
         TAILQ_REMOVE(&rds.failing, c, link);
         c->done = 1;
-        c->cb(c->arg, NULL, "shutdown");
+        cmd_fail_rest(c, "shutdown");
         cmd_free(c);
     }
     for (i = 0; i < rds.nsubs; i++)

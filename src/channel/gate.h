@@ -1,6 +1,6 @@
 /*
  * The channel gate: what every conversational channel asks before it answers a caller,
- * in one Redis round trip (one Lua script):
+ * in one Redis round trip (plain commands in one pipeline, see gate.c):
  *  - dedupe: has this gateway delivered this message / session step id before? (SET NX,
  *    remembered GATE_DEDUPE_TTL_S; gateways retry what they think was lost);
  *  - the caller's limit: the shared limiter (limit.h) counts the request in its window;

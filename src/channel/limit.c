@@ -1,6 +1,6 @@
 /*
- * The shared rate limiter; see limit.h. One Redis round trip per counted request (the
- * limit script by its SHA1), a small open-addressing table per worker otherwise.
+ * The shared rate limiter; see limit.h. One Redis round trip per counted request (three
+ * commands in one pipeline), a small open-addressing table per worker otherwise.
  */
 #include "channel/limit.h"
 
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "backend/rds.h"
-#include "backend/rds_script.h"
+#include "core/dec.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -26,9 +26,6 @@ struct local_slot {
 
 static struct local_slot *slots;
 static int redis_warned;
-
-static struct rds_script limit_script = {
-    LIMIT_LUA_FN "local c, t = hisaab_limit(KEYS[1], tonumber(ARGV[1])) return {c, t}", ""};
 
 static long long now_ms(void)
 {
@@ -104,11 +101,58 @@ void limit_judge(const struct limit_policy *p, long long count, long long ttl_s,
     v->local = local;
 }
 
+int limit_redis_cmds(struct limit_redis *r, const char *id, int window_s, struct rds_argv *cmds)
+{
+    size_t klen;
+
+    if (limit_key(id, r->key, sizeof(r->key)) != 0)
+        return -1;
+    klen = strlen(r->key);
+    r->window_s = window_s > 0 ? window_s : 1;
+    r->count = 0;
+    r->ttl_s = -1;
+    r->incr[0] = "INCR";
+    r->expire[0] = "EXPIRE";
+    r->ttl[0] = "TTL";
+    r->incr[1] = r->expire[1] = r->ttl[1] = r->key;
+    r->incr_len[0] = 4;
+    r->expire_len[0] = 6;
+    r->ttl_len[0] = 3;
+    r->incr_len[1] = r->expire_len[1] = r->ttl_len[1] = klen;
+    r->expire_len[2] = dec_u64((uint64_t)r->window_s, r->window);
+    r->expire[2] = r->window;
+    r->expire[3] = "NX";
+    r->expire_len[3] = 2;
+    cmds[0] = (struct rds_argv){2, r->incr, r->incr_len};
+    cmds[1] = (struct rds_argv){4, r->expire, r->expire_len};
+    cmds[2] = (struct rds_argv){2, r->ttl, r->ttl_len};
+    return 0;
+}
+
+int limit_redis_read(struct limit_redis *r, int i, const redisReply *reply)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+        return -1;
+    if (i == 0)
+        r->count = reply->integer;
+    else if (i == 2)
+        r->ttl_s = reply->integer;
+    return 0;
+}
+
+long long limit_redis_ttl(const struct limit_redis *r)
+{
+    /* -1: no expiry (EXPIRE NX refused); -2: the key expired between the commands. */
+    return r->ttl_s >= 0 ? r->ttl_s : r->window_s;
+}
+
 struct count_call {
     limit_fn cb;
     void *arg;
     struct limit_policy policy;
     char id[LIMIT_ID_MAX];
+    struct limit_redis r;
+    char why[80]; /* the first part that failed: why */
 };
 
 static void counted_local(struct count_call *c)
@@ -120,21 +164,22 @@ static void counted_local(struct count_call *c)
     c->cb(c->arg, &v);
 }
 
-static void counted(void *arg, const redisReply *reply, const char *err)
+static void counted(void *arg, int i, const redisReply *reply, const char *err)
 {
     struct count_call *c = arg;
     struct limit_verdict v;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER &&
-        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+    if (c->why[0] == '\0' && limit_redis_read(&c->r, i, reply) != 0)
+        snprintf(c->why, sizeof(c->why), "%s", err != NULL ? err : "unexpected reply");
+    if (i < LIMIT_REDIS_CMDS - 1)
+        return;
+    if (c->why[0] == '\0') {
         redis_warned = 0;
-        limit_judge(&c->policy, reply->element[0]->integer, reply->element[1]->integer, 0, &v);
+        limit_judge(&c->policy, c->r.count, limit_redis_ttl(&c->r), 0, &v);
         c->cb(c->arg, &v);
     } else {
         if (!redis_warned)
-            log_warn("rate limit: redis unavailable (%s); counting per worker",
-                     err != NULL ? err : "unexpected reply");
+            log_warn("rate limit: redis unavailable (%s); counting per worker", c->why);
         redis_warned = 1;
         counted_local(c);
     }
@@ -145,8 +190,8 @@ void limit_count(const char *id, const struct limit_policy *p, limit_fn cb, void
 {
     struct count_call *c;
     struct limit_verdict v;
-    char key[LIMIT_ID_MAX + 16], window[16];
-    const char *args[2];
+    struct rds_argv cmds[LIMIT_REDIS_CMDS];
+    int i;
 
     if (p->limit <= 0) {
         limit_judge(p, 0, p->window_s, 0, &v);
@@ -158,15 +203,15 @@ void limit_count(const char *id, const struct limit_policy *p, limit_fn cb, void
     c->arg = arg;
     c->policy = *p;
     snprintf(c->id, sizeof(c->id), "%s", id);
-    snprintf(window, sizeof(window), "%d", p->window_s);
-    if (limit_key(c->id, key, sizeof(key)) != 0) {
-        counted(c, NULL, "id too long");
+    if (limit_redis_cmds(&c->r, c->id, p->window_s, cmds) != 0) {
+        snprintf(c->why, sizeof(c->why), "id too long");
+    } else if (rds_pipeline(counted, c, LIMIT_REDIS_CMDS, cmds) == 0) {
         return;
+    } else {
+        snprintf(c->why, sizeof(c->why), "redis not configured");
     }
-    args[0] = key;
-    args[1] = window;
-    if (rds_eval(&limit_script, counted, c, 1, args, 2) != 0)
-        counted(c, NULL, "redis not configured");
+    for (i = 0; i < LIMIT_REDIS_CMDS; i++)
+        counted(c, i, NULL, NULL);
 }
 
 void limit_exit(void)

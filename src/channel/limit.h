@@ -1,8 +1,9 @@
 /*
  * One rate limiter for the API and every channel: a fixed window per caller that starts
  * with the caller's first request (so callers do not all reset at the same moment),
- * counted in Redis by one Lua function, LIMIT_LUA_FN, that every script which counts
- * uses (the API's limit script below, the channel gate's in channel/gate.c), and, while
+ * counted in Redis by three plain commands, the same wherever a request is counted
+ * (limit_count() below, and the channel gate in channel/gate.c, which sends them with its
+ * own: limit_redis_cmds()), and, while
  * Redis is down or slow, per worker in a bounded table (a caller may then get up to
  * workers x limit). An id is a short string naming the caller and what is limited:
  * "api:ip:1.2.3.4", "api:key:partner-1", "sms:<phone hash>".
@@ -12,24 +13,12 @@
 
 #include <stddef.h>
 
+#include "backend/rds.h"
 #include "core/buf.h"
 
 #define LIMIT_KEY_PREFIX "hisaab:rl:"
 #define LIMIT_ID_MAX 96
 #define LIMIT_LOCAL_SLOTS 4096 /* callers tracked per worker while Redis is away */
-
-/*
- * Lua: hisaab_limit(key, window) counts one request in key's window (which starts, with
- * its expiry, at the first) and returns the count and the seconds left. window 0 counts
- * nothing and returns 0, 0.
- */
-#define LIMIT_LUA_FN                                                                               \
-    "local function hisaab_limit(key, window) "                                                    \
-    "if window <= 0 then return 0, 0 end "                                                         \
-    "local c = redis.call('INCR', key) "                                                           \
-    "local t = redis.call('TTL', key) "                                                            \
-    "if t < 0 then redis.call('EXPIRE', key, window) t = window end "                              \
-    "return c, t end "
 
 struct limit_policy {
     long long limit; /* requests per window; 0 = unlimited */
@@ -48,6 +37,35 @@ struct limit_verdict {
 
 /* The Redis key of id into out (n bytes). Returns 0 or -1 (too long). */
 int limit_key(const char *id, char *out, size_t n) WUR;
+
+/*
+ * Counting one request in Redis: three commands for a pipeline (rds_pipeline()), INCR key,
+ * EXPIRE key window NX (the window starts with the count; NX needs Redis >= 7.0) and TTL
+ * key, and what their replies say.
+ */
+#define LIMIT_REDIS_CMDS 3
+
+struct limit_redis {
+    char key[LIMIT_ID_MAX + 16];
+    char window[24];
+    const char *incr[2], *expire[4], *ttl[2];
+    size_t incr_len[2], expire_len[4], ttl_len[2];
+    int window_s;
+    long long count; /* INCR's reply: this request included */
+    long long ttl_s; /* TTL's reply; -1 until read */
+};
+
+/* Set r up for one request of id in a window of window_s seconds and put its commands in
+ * cmds[0..LIMIT_REDIS_CMDS-1]; they point into r, which must stay where it is until they
+ * are sent. Returns 0, or -1 when id is too long for a key. */
+int limit_redis_cmds(struct limit_redis *r, const char *id, int window_s,
+                     struct rds_argv *cmds) WUR;
+
+/* Read the reply to cmds[i]. Returns 0, or -1 when it is not what that command returns. */
+int limit_redis_read(struct limit_redis *r, int i, const redisReply *reply) WUR;
+
+/* The seconds left in the window, once every reply was read. */
+long long limit_redis_ttl(const struct limit_redis *r);
 
 /* Count one request of id in this worker's table (window_s seconds); *ttl_s gets the
  * seconds left. Returns the count (>= 1). */

@@ -275,6 +275,24 @@ class SmsTest(unittest.TestCase):
             "SELECT count(*) FROM sms_messages WHERE gateway_message_id = '%s'" % args["id"]) == "2")
         self.assertTrue(n)  # one in, one out: the retry is not recorded again
 
+    def test_retries_do_not_count_toward_the_limit(self):
+        """A gateway's retry of a message is answered once and not counted: after one
+        message and three retries of it, the number still has RATE - 1 messages left."""
+        number = self.phone(21)
+        args = dict(to="56767", text="help", charset="UTF-8", coding="0")
+        st, _, body = self.kannel_get(**{"from": number}, id="retry-count-0", **args)
+        self.assertEqual(st, 200)
+        self.assertTrue(body.startswith(b"Hisaab:"), body)
+        for _ in range(3):
+            st, _, body = self.kannel_get(**{"from": number}, id="retry-count-0", **args)
+            self.assertEqual((st, body), (200, b""))
+        for i in range(1, RATE):
+            st, _, body = self.kannel_get(**{"from": number}, id="retry-count-%d" % i, **args)
+            self.assertEqual(st, 200)
+            self.assertTrue(body.startswith(b"Hisaab:"), (i, body))
+        st, _, body = self.kannel_get(**{"from": number}, id="retry-count-%d" % RATE, **args)
+        self.assertTrue(body.startswith(b"You have sent too many messages."), body)
+
     def test_kannel_utf16_post(self):
         """post-url without mo-recode: the text is the body, UTF-16BE."""
         text = "निवाड़ी".encode("utf-16-be")

@@ -70,6 +70,72 @@ static void rds_cb(void *arg, const redisReply *reply, const char *err)
         snprintf(a->err, sizeof(a->err), "%s", err);
 }
 
+/* A pipeline's answer: each part's value or error, in the order the parts came. */
+struct parts {
+    int calls;    /* parts delivered */
+    int order_ok; /* every part came as the next i */
+    int done;     /* all n came */
+    int n;
+    int shutdown_at; /* call rds_shutdown() from inside this part (-1: never) */
+    struct answer part[RDS_PIPELINE_MAX];
+};
+
+static void parts_cb(void *arg, int i, const redisReply *reply, const char *err)
+{
+    struct parts *p = arg;
+
+    if (i != p->calls)
+        p->order_ok = 0;
+    p->calls++;
+    if (i >= 0 && i < RDS_PIPELINE_MAX)
+        rds_cb(&p->part[i], reply, err);
+    if (p->calls == p->n)
+        p->done = 1;
+    if (i == p->shutdown_at)
+        rds_shutdown();
+}
+
+static void parts_init(struct parts *p, int n)
+{
+    memset(p, 0, sizeof(*p));
+    p->n = n;
+    p->order_ok = 1;
+    p->shutdown_at = -1;
+}
+
+/* cmds[i] from the words of lines[i] (split on spaces; they stay in words). */
+static void pipeline_of(const char *const *lines, int n, char words[][8][64], const char *argv[][8],
+                        size_t lens[][8], struct rds_argv *cmds)
+{
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        const char *p = lines[i];
+        while (*p != '\0' && k < 8) {
+            size_t w = strcspn(p, " ");
+            snprintf(words[i][k], sizeof(words[i][k]), "%.*s", (int)w, p);
+            argv[i][k] = words[i][k];
+            lens[i][k] = w;
+            k++;
+            p += w;
+            while (*p == ' ')
+                p++;
+        }
+        cmds[i] = (struct rds_argv){k, argv[i], lens[i]};
+    }
+}
+
+static int send_pipeline(struct parts *p, const char *const *lines, int n)
+{
+    static char words[RDS_PIPELINE_MAX][8][64];
+    static const char *argv[RDS_PIPELINE_MAX][8];
+    static size_t lens[RDS_PIPELINE_MAX][8];
+    struct rds_argv cmds[RDS_PIPELINE_MAX];
+
+    parts_init(p, n);
+    pipeline_of(lines, n, words, argv, lens, cmds);
+    return rds_pipeline(parts_cb, p, n, cmds);
+}
+
 static void control(const char *action)
 {
     char line[64];
@@ -184,6 +250,17 @@ static void test_rds_closed_port(void **state)
     assert_true(run_until(&a.called, 3));
     assert_string_equal(a.err, "redis unavailable");
     assert_true(a.at - t0 < 0.2);
+    {
+        /* A pipeline fails the same way, every part of it, in order. */
+        static const char *const two[] = {"PING", "GET hisaab:test"};
+        struct parts p;
+        assert_int_equal(send_pipeline(&p, two, 2), 0);
+        assert_int_equal(p.calls, 0);
+        assert_true(run_until(&p.done, 3));
+        assert_true(p.order_ok);
+        assert_string_equal(p.part[0].err, "redis unavailable");
+        assert_string_equal(p.part[1].err, "redis unavailable");
+    }
     c0 = clock();
     run_for(1.0);
     cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
@@ -435,6 +512,104 @@ static void test_rds_commands(void **state)
     assert_memory_equal(d.err, "ERR", 3);
 }
 
+/* A pipeline's parts come back in order, each with its own reply or error. */
+static void test_rds_pipeline(void **state)
+{
+    static const char *const cmds[] = {"SET hisaab:test:p 41", "INCR hisaab:test:p",
+                                       "NOSUCHCOMMAND", "GET hisaab:test:p",
+                                       "GET hisaab:test:none"};
+    static const struct rds_argv bad[1] = {{0, NULL, NULL}};
+    struct parts p;
+
+    (void)state;
+    if (getenv("REDIS_URL") == NULL)
+        skip();
+    assert_int_equal(start_rds(1000), 0);
+    assert_int_equal(send_pipeline(&p, cmds, 5), 0);
+    assert_int_equal(p.calls, 0); /* never from inside rds_pipeline() */
+    assert_true(run_until(&p.done, 3));
+    run_for(0.1);
+    assert_int_equal(p.calls, 5);
+    assert_true(p.order_ok);
+    assert_string_equal(p.part[0].val, "OK");
+    assert_string_equal(p.part[1].val, "42");
+    assert_false(p.part[2].ok);
+    assert_memory_equal(p.part[2].err, "ERR", 3);
+    assert_string_equal(p.part[3].val, "42");
+    assert_true(p.part[4].ok);
+    assert_string_equal(p.part[4].val, ""); /* nil */
+    assert_string_equal(p.part[4].err, "");
+    /* Invalid calls are refused at once and nothing is called. */
+    assert_int_equal(rds_pipeline(parts_cb, &p, 0, bad), -1);
+    assert_int_equal(rds_pipeline(parts_cb, &p, RDS_PIPELINE_MAX + 1, bad), -1);
+    assert_int_equal(rds_pipeline(parts_cb, &p, 1, bad), -1);
+    assert_int_equal(rds_pipeline(NULL, &p, 1, bad), -1);
+}
+
+/* The parts not answered within the timeout get "timeout" together; their late replies
+ * are dropped, and the connection goes on working. */
+static void test_rds_pipeline_timeout(void **state)
+{
+    static const char *const cmds[] = {"PING", "BLPOP hisaab:test:empty 1", "PING"};
+    static const char *const after[] = {"PING"};
+    struct parts p, q;
+    double t0;
+
+    (void)state;
+    if (getenv("REDIS_URL") == NULL)
+        skip();
+    assert_int_equal(start_rds(200), 0);
+    t0 = now_s();
+    assert_int_equal(send_pipeline(&p, cmds, 3), 0);
+    assert_true(run_until(&p.done, 3));
+    assert_true(p.order_ok);
+    assert_string_equal(p.part[0].val, "PONG");
+    assert_string_equal(p.part[1].err, "timeout");
+    assert_string_equal(p.part[2].err, "timeout");
+    assert_true(p.part[2].at - t0 >= 0.15);
+    assert_true(p.part[2].at - t0 < 0.7);
+    run_for(1.2);
+    assert_int_equal(p.calls, 3);
+    assert_int_equal(send_pipeline(&q, after, 1), 0);
+    assert_true(run_until(&q.done, 3));
+    assert_string_equal(q.part[0].val, "PONG");
+}
+
+/* rds_shutdown() answers every part still pending "shutdown", also when it is called from
+ * inside a part's callback (under ASan this is where a freed record would show). */
+static void test_rds_pipeline_shutdown(void **state)
+{
+    static const char *const blocked[] = {"BLPOP hisaab:test:empty 1", "PING"};
+    static const char *const three[] = {"PING", "PING", "PING"};
+    struct parts p, q;
+
+    (void)state;
+    if (getenv("REDIS_URL") == NULL)
+        skip();
+    assert_int_equal(start_rds(3000), 0);
+    assert_int_equal(send_pipeline(&p, blocked, 2), 0);
+    run_for(0.1);
+    rds_shutdown();
+    assert_int_equal(p.calls, 2);
+    assert_true(p.order_ok);
+    assert_string_equal(p.part[0].err, "shutdown");
+    assert_string_equal(p.part[1].err, "shutdown");
+    run_for(1.1);
+    assert_int_equal(p.calls, 2);
+
+    assert_int_equal(start_rds(3000), 0);
+    assert_int_equal(send_pipeline(&q, three, 3), 0);
+    q.shutdown_at = 0;
+    assert_true(run_until(&q.done, 3));
+    run_for(0.2);
+    assert_int_equal(q.calls, 3);
+    assert_true(q.order_ok);
+    assert_string_equal(q.part[0].val, "PONG");
+    assert_string_equal(q.part[1].err, "shutdown");
+    assert_string_equal(q.part[2].err, "shutdown");
+    assert_int_equal(rds_is_up(), 0);
+}
+
 static void test_rds_timeout(void **state)
 {
     struct answer a = {0}, b = {0};
@@ -665,6 +840,9 @@ int main(void)
         cmocka_unit_test_teardown(test_pg_callback_reentry, teardown),
         cmocka_unit_test_teardown(test_pg_down_and_back, teardown),
         cmocka_unit_test_teardown(test_rds_commands, teardown),
+        cmocka_unit_test_teardown(test_rds_pipeline, teardown),
+        cmocka_unit_test_teardown(test_rds_pipeline_timeout, teardown),
+        cmocka_unit_test_teardown(test_rds_pipeline_shutdown, teardown),
         cmocka_unit_test_teardown(test_rds_timeout, teardown),
         cmocka_unit_test_teardown(test_rds_shutdown_pending, teardown),
         cmocka_unit_test_teardown(test_rds_hung_connection, teardown),
