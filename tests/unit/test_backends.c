@@ -21,6 +21,7 @@
 
 #include "backend/pg.h"
 #include "backend/rds.h"
+#include "backend/rds_url.h"
 
 static struct event_base *base;
 
@@ -266,6 +267,57 @@ static void test_rds_closed_port(void **state)
     cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     assert_true(cpu < 0.2);
     rds_shutdown();
+}
+
+/* Where Redis is: the URL's parts and defaults, the sentinel list, what is refused. */
+static void test_rds_url(void **state)
+{
+    static const char *const bad[] = {
+        "http://h:1/0",  "redis://",          "redis://:6379/0",   "redis://u@h/0",
+        "redis://h:0/0", "redis://h:65536/0", "redis://h:12x/0",   "redis://h:/0",
+        "redis://h/x",   "redis://h/-1",      "redis://h/1000001", "redis://h:99999999/0",
+    };
+    struct rds_server s[RDS_MAX_SENTINELS + 1];
+    struct rds_url u;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(rds_url_parse("redis://cache.local", &u), 0);
+    assert_string_equal(u.server.host, "cache.local");
+    assert_int_equal(u.server.port, 6379);
+    assert_int_equal(u.db, 0);
+    assert_null(u.user);
+    assert_null(u.password);
+    assert_int_equal(rds_url_parse("redis://ops:s3:cr@t@10.0.0.2:6390/7", &u), 0);
+    assert_string_equal(u.user, "ops");
+    assert_string_equal(u.password, "s3:cr@t");
+    assert_string_equal(u.server.host, "10.0.0.2");
+    assert_int_equal(u.server.port, 6390);
+    assert_int_equal(u.db, 7);
+    rds_url_free(&u);
+    assert_int_equal(rds_url_parse("redis://:pw@h/", &u), 0);
+    assert_null(u.user);
+    assert_string_equal(u.password, "pw");
+    assert_int_equal(u.db, 0);
+    rds_url_free(&u);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (rds_url_parse(bad[i], &u) != -1)
+            fail_msg("accepted %s", bad[i]);
+        assert_null(u.user);
+        assert_null(u.password);
+    }
+    assert_int_equal(rds_sentinels_parse("a:26379", s, RDS_MAX_SENTINELS), 1);
+    assert_int_equal(rds_sentinels_parse("a:1,b.local:26380,10.0.0.3:65535", s, RDS_MAX_SENTINELS),
+                     3);
+    assert_string_equal(s[1].host, "b.local");
+    assert_int_equal(s[1].port, 26380);
+    assert_int_equal(s[2].port, 65535);
+    assert_int_equal(rds_sentinels_parse("", s, RDS_MAX_SENTINELS), -1);
+    assert_int_equal(rds_sentinels_parse("a", s, RDS_MAX_SENTINELS), -1);
+    assert_int_equal(rds_sentinels_parse("a:1,", s, RDS_MAX_SENTINELS), -1);
+    assert_int_equal(rds_sentinels_parse(":1", s, RDS_MAX_SENTINELS), -1);
+    assert_int_equal(rds_sentinels_parse("a:0", s, RDS_MAX_SENTINELS), -1);
+    assert_int_equal(rds_sentinels_parse("a:1,b:2,c:3", s, 2), -1);
 }
 
 /* --- Postgres --- */
@@ -830,6 +882,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_bad_arguments, teardown),
+        cmocka_unit_test(test_rds_url),
         cmocka_unit_test_teardown(test_pg_closed_port, teardown),
         cmocka_unit_test_teardown(test_rds_closed_port, teardown),
         cmocka_unit_test_teardown(test_pg_params, teardown),
