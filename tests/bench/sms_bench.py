@@ -12,7 +12,7 @@ of an acknowledged message is missing; it never fails on a speed figure.
 
     tests/bench/sms_bench.sh [SECONDS]      (default 10 seconds)
     SMS_BENCH_PERF=1 tests/bench/sms_bench.sh   (and where the CPUs go, from perf)
-    SMS_BENCH_WORKERS=N, SMS_BENCH_CONNECTIONS=N (default 64),
+    SMS_BENCH_WORKERS=N, SMS_BENCH_CONNECTIONS=N (default 64), SMS_BENCH_THREADS=N (wrk's, 2),
     SMS_BENCH_DELAY_MS=N (a pause after each answer: a paced load, not the most it takes)
 
 It also prints the server's own latency (from its access log), Postgres's WAL bytes a
@@ -32,6 +32,7 @@ import harness  # noqa: E402
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 10
 CONNECTIONS = int(os.environ.get("SMS_BENCH_CONNECTIONS", "64"))
+THREADS = int(os.environ.get("SMS_BENCH_THREADS", "2"))  # wrk's
 # A pause (ms) on each connection between an answer and its next request: a paced load
 # below what the machine can take, instead of as fast as it can go.
 DELAY_MS = int(os.environ.get("SMS_BENCH_DELAY_MS", "0"))
@@ -55,7 +56,7 @@ end
 
 
 def wrk(port, script, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--latency", "-s", script,
+    out = subprocess.run(["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--latency", "-s", script,
                           "http://127.0.0.1:%d/" % port],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -164,8 +165,8 @@ def main():
             if rows >= 2 * acked:
                 break
             time.sleep(0.5)
-        print("sms kannel GET: %d workers, %d connections%s, %d s"
-              % (workers, CONNECTIONS, ", %d ms between an answer and the next request" % DELAY_MS
+        print("sms kannel GET: %d workers, %d connections (wrk: %d threads)%s, %d s"
+              % (workers, CONNECTIONS, THREADS, ", %d ms between an answer and the next request" % DELAY_MS
                  if DELAY_MS > 0 else "", SECONDS))
         print("  %10.0f requests/s   p99 %s   503 (journal full, retried by the gateway) %d"
               % (rps, "%.2f ms" % p99 if p99 is not None else "?", bad))
