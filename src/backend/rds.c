@@ -822,24 +822,35 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
     return 0;
 }
 
-int rds_send_argv(int argc, const char *const *argv, const size_t *argvlen)
+/* The connection a command nobody waits for goes on, or NULL: the one commands go on,
+ * also while it is still connecting (hiredis keeps what is written until then, after
+ * AUTH and SELECT), but not while Redis is known to be down. */
+static redisAsyncContext *send_conn(void)
 {
     redisAsyncContext *ac = rds.cmd.ac;
 
-    if (!rds.started || argc <= 0 || argv == NULL || ac == NULL || rds.cmd.state != RC_READY ||
+    if (!rds.started || ac == NULL || rds.cmd.down || rds.cmd.state == RC_DOWN ||
         (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
+        return NULL;
+    return ac;
+}
+
+int rds_send_argv(int argc, const char *const *argv, const size_t *argvlen)
+{
+    redisAsyncContext *ac = send_conn();
+
+    if (ac == NULL || argc <= 0 || argv == NULL)
         return -1;
     return rds_resp_send(ac, NULL, NULL, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
 }
 
 int rds_send(const char *fmt, ...)
 {
-    redisAsyncContext *ac = rds.cmd.ac;
+    redisAsyncContext *ac = send_conn();
     va_list ap;
     int st;
 
-    if (!rds.started || fmt == NULL || ac == NULL || rds.cmd.state != RC_READY ||
-        (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
+    if (ac == NULL || fmt == NULL)
         return -1;
     va_start(ap, fmt);
     st = redisvAsyncCommand(ac, NULL, NULL, fmt, ap);

@@ -75,8 +75,10 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
 
 /*
  * Send a command whose answer nobody waits for (a cache write): no callback and no timer,
- * so it costs only its bytes. Returns 0 when it was handed to the connection, -1 when
- * Redis is not ready (then nothing is sent). A failure later is not reported.
+ * so it costs only its bytes. Returns 0 when it was handed to the connection (also while
+ * the connection is still being made: it is written once it is, after AUTH and SELECT),
+ * -1 when Redis is down or not started (then nothing is sent). A failure later is not
+ * reported.
  */
 int rds_send(const char *fmt, ...) WUR;
 

@@ -57,7 +57,7 @@ class BackendsTest(unittest.TestCase):
         rc, out, actions = self.run_driver()
         self.assertEqual(actions, ["pg-stop", "pg-start", "redis-stop", "redis-start"], out)
         self.assertEqual(rc, 0, out)
-        self.assertRegex(out, r"\[  PASSED  \] 22 test\(s\)\.")
+        self.assertRegex(out, r"\[  PASSED  \] 23 test\(s\)\.")
         self.assertNotIn("SKIPPED", out)
         self.assertNotIn("FAILED", out)
         # Each failure test logged the outage and the recovery.

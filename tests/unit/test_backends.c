@@ -252,6 +252,12 @@ static void test_rds_closed_port(void **state)
     assert_string_equal(a.err, "redis unavailable");
     assert_true(a.at - t0 < 0.2);
     {
+        /* A write nobody waits for is refused while Redis is down. */
+        const char *set[3] = {"SET", "hisaab:test", "1"};
+        size_t len[3] = {3, 11, 1};
+        assert_int_equal(rds_send_argv(3, set, len), -1);
+    }
+    {
         /* A pipeline fails the same way, every part of it, in order. */
         static const char *const two[] = {"PING", "GET hisaab:test"};
         struct parts p;
@@ -598,6 +604,26 @@ static void test_rds_pipeline(void **state)
     assert_int_equal(rds_pipeline(NULL, &p, 1, bad), -1);
 }
 
+/* A write nobody waits for, made before the connection is up (a worker's first
+ * requests), is kept and written once it is, not dropped. */
+static void test_rds_send_while_connecting(void **state)
+{
+    const char *set[3] = {"SET", "hisaab:test:early", "kept"};
+    size_t len[3] = {3, 17, 4};
+    struct answer a = {0};
+
+    (void)state;
+    if (getenv("REDIS_URL") == NULL)
+        skip();
+    assert_int_equal(rds_init(base, getenv("REDIS_URL"), 1000), 0);
+    assert_int_equal(rds_is_up(), 0);
+    assert_int_equal(rds_send_argv(3, set, len), 0);
+    assert_true(run_until(&a.called, 0) == 0);
+    assert_int_equal(rds_command(rds_cb, &a, "GET %s", "hisaab:test:early"), 0);
+    assert_true(run_until(&a.called, 3));
+    assert_string_equal(a.val, "kept");
+}
+
 /* The parts not answered within the timeout get "timeout" together; their late replies
  * are dropped, and the connection goes on working. */
 static void test_rds_pipeline_timeout(void **state)
@@ -895,6 +921,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rds_commands, teardown),
         cmocka_unit_test_teardown(test_rds_pipeline, teardown),
         cmocka_unit_test_teardown(test_rds_pipeline_timeout, teardown),
+        cmocka_unit_test_teardown(test_rds_send_while_connecting, teardown),
         cmocka_unit_test_teardown(test_rds_pipeline_shutdown, teardown),
         cmocka_unit_test_teardown(test_rds_timeout, teardown),
         cmocka_unit_test_teardown(test_rds_shutdown_pending, teardown),
