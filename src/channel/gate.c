@@ -33,11 +33,10 @@ struct pass {
     int answered;
     int nparts;
     enum part role[PARTS_MAX];
-    int limit_at;  /* the index of the first limit command, or -1 */
-    int failed;    /* a part had no usable reply */
-    int duplicate; /* SET found the id */
-    int counted;   /* INCR counted this message */
-    struct limit_redis count;
+    int limit_at;             /* the index of the first limit command, or -1 */
+    int failed;               /* a part had no usable reply */
+    int duplicate;            /* SET found the id */
+    struct limit_redis count; /* count.count > 0: INCR counted this message */
     struct memory memory;
     gate_fn cb;
     void *arg;
@@ -129,7 +128,7 @@ static void redis_answer(struct pass *p)
     const char *decr[2] = {"DECR", p->count.key};
     size_t decr_len[2] = {4, strlen(p->count.key)};
 
-    if (p->duplicate && p->counted && rds_send_argv(2, decr, decr_len) != 0)
+    if (p->duplicate && p->count.count > 0 && rds_send_argv(2, decr, decr_len) != 0)
         log_debug("gate: a retry stays counted");
     if (p->answered)
         return;
@@ -166,8 +165,6 @@ static void part_done(void *arg, int i, const redisReply *reply, const char *err
             break;
         case PART_LIMIT:
             ok = limit_redis_read(&p->count, i - p->limit_at, reply) == 0;
-            if (ok && i == p->limit_at)
-                p->counted = 1;
             break;
         case PART_MEMORY:
             if ((ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) != 0)

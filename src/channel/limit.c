@@ -164,15 +164,11 @@ static void counted_local(struct count_call *c)
     c->cb(c->arg, &v);
 }
 
-static void counted(void *arg, int i, const redisReply *reply, const char *err)
+/* The verdict, from Redis's replies or (c->why says why not) from this worker; frees c. */
+static void count_done(struct count_call *c)
 {
-    struct count_call *c = arg;
     struct limit_verdict v;
 
-    if (c->why[0] == '\0' && limit_redis_read(&c->r, i, reply) != 0)
-        snprintf(c->why, sizeof(c->why), "%s", err != NULL ? err : "unexpected reply");
-    if (i < LIMIT_REDIS_CMDS - 1)
-        return;
     if (c->why[0] == '\0') {
         redis_warned = 0;
         limit_judge(&c->policy, c->r.count, limit_redis_ttl(&c->r), 0, &v);
@@ -186,12 +182,21 @@ static void counted(void *arg, int i, const redisReply *reply, const char *err)
     free(c);
 }
 
+static void counted(void *arg, int i, const redisReply *reply, const char *err)
+{
+    struct count_call *c = arg;
+
+    if (c->why[0] == '\0' && limit_redis_read(&c->r, i, reply) != 0)
+        snprintf(c->why, sizeof(c->why), "%s", err != NULL ? err : "unexpected reply");
+    if (i == LIMIT_REDIS_CMDS - 1)
+        count_done(c);
+}
+
 void limit_count(const char *id, const struct limit_policy *p, limit_fn cb, void *arg)
 {
     struct count_call *c;
     struct limit_verdict v;
     struct rds_argv cmds[LIMIT_REDIS_CMDS];
-    int i;
 
     if (p->limit <= 0) {
         limit_judge(p, 0, p->window_s, 0, &v);
@@ -203,15 +208,13 @@ void limit_count(const char *id, const struct limit_policy *p, limit_fn cb, void
     c->arg = arg;
     c->policy = *p;
     snprintf(c->id, sizeof(c->id), "%s", id);
-    if (limit_redis_cmds(&c->r, c->id, p->window_s, cmds) != 0) {
+    if (limit_redis_cmds(&c->r, c->id, p->window_s, cmds) != 0)
         snprintf(c->why, sizeof(c->why), "id too long");
-    } else if (rds_pipeline(counted, c, LIMIT_REDIS_CMDS, cmds) == 0) {
+    else if (rds_pipeline(counted, c, LIMIT_REDIS_CMDS, cmds) == 0)
         return;
-    } else {
+    else
         snprintf(c->why, sizeof(c->why), "redis not configured");
-    }
-    for (i = 0; i < LIMIT_REDIS_CMDS; i++)
-        counted(c, i, NULL, NULL);
+    count_done(c);
 }
 
 void limit_exit(void)
