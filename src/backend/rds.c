@@ -770,12 +770,25 @@ static struct rcmd *cmd_new(rds_reply_fn cb, rds_part_fn part_cb, void *arg)
     return c;
 }
 
-/* The connection to send n commands on, or NULL after failing c (later, from the loop). */
-static redisAsyncContext *cmd_conn(struct rcmd *c, int n)
+/* The connection every command goes on, or NULL: also while it is still connecting
+ * (hiredis keeps what is written until then, after AUTH and SELECT), but not while Redis
+ * is known to be down (a DOWN connection has no context). */
+static redisAsyncContext *send_conn(void)
 {
     redisAsyncContext *ac = rds.cmd.ac;
 
-    if (ac == NULL || rds.cmd.down || (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
+    if (!rds.started || ac == NULL || rds.cmd.down ||
+        (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
+        return NULL;
+    return ac;
+}
+
+/* The connection to send n commands on, or NULL after failing c (later, from the loop). */
+static redisAsyncContext *cmd_conn(struct rcmd *c, int n)
+{
+    redisAsyncContext *ac = send_conn();
+
+    if (ac == NULL) {
         cmd_fail_later(c, "redis unavailable");
         return NULL;
     }
@@ -820,19 +833,6 @@ int rds_command(rds_reply_fn cb, void *arg, const char *fmt, ...)
     va_end(ap);
     cmd_sent(c, ac, st == REDIS_OK);
     return 0;
-}
-
-/* The connection a command nobody waits for goes on, or NULL: the one commands go on,
- * also while it is still connecting (hiredis keeps what is written until then, after
- * AUTH and SELECT), but not while Redis is known to be down. */
-static redisAsyncContext *send_conn(void)
-{
-    redisAsyncContext *ac = rds.cmd.ac;
-
-    if (!rds.started || ac == NULL || rds.cmd.down || rds.cmd.state == RC_DOWN ||
-        (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
-        return NULL;
-    return ac;
 }
 
 int rds_send_argv(int argc, const char *const *argv, const size_t *argvlen)
